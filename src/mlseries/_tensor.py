@@ -1,0 +1,640 @@
+"""The Tensor: a NumPy array plus what autograd needs (requires_grad, grad, the Function that made it).
+
+Every differentiable operation is a `Function` subclass in `_ops.py`; the methods here only pick
+the Function and normalise arguments, so all the calculus sits in one file.
+"""
+import builtins
+import numbers
+import weakref
+
+import numpy as np
+
+from . import _dtype
+from ._grad_mode import _enabled
+
+_default_float = np.dtype(np.float32)
+
+
+class Function:
+    """One node of the graph: `forward` works on arrays, `backward` on Tensors.
+
+    Writing `backward` with Tensor operations (DeZero's idea) means the gradient computation is
+    itself recorded when `create_graph=True`, which gives second derivatives for free.
+    Subclasses set `save_output = True` to read their result in backward through `self.output`.
+    """
+
+    __slots__ = ("inputs", "needs_input_grad", "versions", "_out", "_retained", "__dict__")
+    save_output = False
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        fn = cls()
+        out = fn.forward(*[t._data for t in inputs], **params)
+        if _enabled[0]:
+            needs = tuple(t.requires_grad for t in inputs)
+            if True in needs:
+                result = Tensor._make(out, True, fn)
+                fn.inputs = inputs
+                fn.needs_input_grad = needs
+                fn.versions = tuple(t._version for t in inputs)
+                if cls.save_output:
+                    fn._out = weakref.ref(result)
+                return result
+        return Tensor._make(out, False, None)
+
+    @property
+    def output(self):
+        """The Tensor this node produced (alive for as long as anything downstream of it is)."""
+        return self._out()
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+
+def _as_array(data, np_dtype=None):
+    if isinstance(data, Tensor):
+        arr = data._data
+        return arr if np_dtype is None else arr.astype(np_dtype, copy=False)
+    if np_dtype is None:
+        if isinstance(data, np.ndarray):
+            if data.dtype.kind == "f" or data.dtype.kind in "iub":
+                return data
+        arr = np.asarray(data)
+        if arr.dtype == np.float64 and not isinstance(data, np.ndarray) and not isinstance(data, np.floating):
+            # Python floats become the default float dtype, like torch.tensor([1.0]) -> float32.
+            arr = arr.astype(_default_float)
+        elif arr.dtype.kind in "iu" and arr.dtype != np.uint8 and not isinstance(data, (np.ndarray, np.generic)):
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind == "O":
+            # A list of tensors or of mixed objects: build element by element.
+            arr = np.asarray([_as_array(d) for d in data])
+        _dtype.from_np(arr.dtype)  # refuses strings, objects, complex with a clear message
+        return arr
+    return np.asarray(data, dtype=np_dtype)
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    `.data` follows PyTorch: a Tensor sharing this tensor's memory, outside the graph. The raw
+    NumPy array is `.numpy()` (shares memory too) and, inside the engine, `._data`.
+    """
+
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_version", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # so that `ndarray * Tensor` calls Tensor.__rmul__
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        self._data = _as_array(data, None if dtype is None else _dtype.to_np(dtype))
+        self.grad = None
+        self.grad_fn = None
+        self._version = 0
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, array, requires_grad=False, grad_fn=None):
+        t = object.__new__(Tensor)
+        t._data = array if type(array) is np.ndarray else np.asarray(array)
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._version = 0
+        t._retains_grad = False
+        return t
+
+    # ---- attributes -------------------------------------------------------------------------
+    @property
+    def data(self):
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data = _as_array(value)
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
+
+    @property
+    def dtype(self):
+        return _dtype.from_np(self._data.dtype)
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    def nelement(self):
+        return self._data.size
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def device(self):
+        return "cpu"
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(f"only floating-point tensors can require gradients (this one is {self.dtype})")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_(False) only works on leaf tensors; use .detach() on the result of an operation")
+        self.requires_grad = builtins.bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor after backward (leaves keep theirs anyway)."""
+        if self.grad_fn is not None and not self._retains_grad:
+            self._retains_grad = True
+            self.grad_fn._retained = weakref.ref(self)
+        return self
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    # ---- conversion -------------------------------------------------------------------------
+    def numpy(self):
+        return self._data
+
+    def item(self):
+        if self._data.size != 1:
+            raise ValueError(f"item(): only a tensor with one element can be converted to a Python number, "
+                             f"this one has shape {tuple(self._data.shape)}")
+        return self._data.reshape(-1)[0].item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return builtins.int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
+                               "use .any() or .all()")
+        return builtins.bool(self._data.reshape(-1)[0])
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        body = np.array2string(self._data, separator=", ", prefix="tensor(",
+                               precision=4, floatmode="maxprec_equal" if self._data.dtype.kind == "f" else "maxprec")
+        extras = []
+        if self._data.dtype not in (np.float32, np.int64, np.bool_) or (self._data.size == 0):
+            extras.append(f"dtype={self.dtype!r}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ---- graph ------------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def detach(self):
+        return Tensor._make(self._data)
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self):
+        return ops.Clone.apply(self)
+
+    def contiguous(self):
+        return self
+
+    # ---- dtype / device ---------------------------------------------------------------------
+    def to(self, *args, dtype=None, **kwargs):
+        for a in args:
+            if isinstance(a, (_dtype.dtype, type, np.dtype)):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif not (isinstance(a, str) and a.split(":")[0] == "cpu"):
+                raise ValueError(f"to(): unsupported device {a!r}; mlseries runs on the CPU ('cpu')")
+        if dtype is None:
+            return self
+        return self.type(dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"mlseries.{self.dtype.name}"
+        npd = _dtype.to_np(dtype)
+        if npd == self._data.dtype:
+            return self
+        return ops.Cast.apply(self, dtype=npd)
+
+    def cpu(self):
+        return self
+
+    def float(self):
+        return self.type(_dtype.float32)
+
+    def double(self):
+        return self.type(_dtype.float64)
+
+    def half(self):
+        return self.type(_dtype.float16)
+
+    def long(self):
+        return self.type(_dtype.int64)
+
+    def int(self):
+        return self.type(_dtype.int32)
+
+    def bool(self):
+        return self.type(_dtype.bool)
+
+    # ---- in-place (outside the graph: used by init, optimisers, and under no_grad) ------------
+    def _check_inplace(self):
+        if _enabled[0] and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf tensor that requires grad is being used in an in-place operation; "
+                               "wrap the update in `with mlseries.no_grad():`")
+        if _enabled[0] and self.grad_fn is not None:
+            raise RuntimeError("in-place arithmetic on a tensor that is part of a graph is not supported; "
+                               "use the out-of-place form (x = x + y)")
+
+    def _inplace(self, array):
+        self._check_inplace()
+        self._version += 1
+        return self
+
+    def zero_(self):
+        self._check_inplace()
+        self._data[...] = 0
+        self._version += 1
+        return self
+
+    def fill_(self, value):
+        self._check_inplace()
+        self._data[...] = _scalar(value)
+        self._version += 1
+        return self
+
+    def copy_(self, src):
+        self._check_inplace()
+        np.copyto(self._data, _as_array(src), casting="unsafe")
+        self._version += 1
+        return self
+
+    def add_(self, other, alpha=1):
+        self._check_inplace()
+        o = _as_array(other)
+        if alpha != 1:
+            o = o * alpha
+        np.add(self._data, o, out=self._data, casting="unsafe")
+        self._version += 1
+        return self
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other):
+        self._check_inplace()
+        np.multiply(self._data, _as_array(other), out=self._data, casting="unsafe")
+        self._version += 1
+        return self
+
+    def div_(self, other):
+        self._check_inplace()
+        np.divide(self._data, _as_array(other), out=self._data, casting="unsafe")
+        self._version += 1
+        return self
+
+    def clamp_(self, min=None, max=None):
+        self._check_inplace()
+        np.clip(self._data, min, max, out=self._data)
+        self._version += 1
+        return self
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        from .random import _gen
+        self._check_inplace()
+        self._data[...] = _gen(generator).uniform(a, b, self._data.shape)
+        self._version += 1
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        from .random import _gen
+        self._check_inplace()
+        self._data[...] = _gen(generator).normal(mean, std, self._data.shape)
+        self._version += 1
+        return self
+
+    def __iadd__(self, other):
+        if not _enabled[0] or (not self.requires_grad):
+            return self.add_(other)
+        return self + other
+
+    def __isub__(self, other):
+        if not _enabled[0] or (not self.requires_grad):
+            return self.sub_(other)
+        return self - other
+
+    def __imul__(self, other):
+        if not _enabled[0] or (not self.requires_grad):
+            return self.mul_(other)
+        return self * other
+
+    def __itruediv__(self, other):
+        if not _enabled[0] or (not self.requires_grad):
+            return self.div_(other)
+        return self / other
+
+    # ---- arithmetic -------------------------------------------------------------------------
+    def __add__(self, other):
+        return _binary(ops.Add, self, other)
+
+    def __radd__(self, other):
+        return _binary(ops.Add, other, self)
+
+    def __sub__(self, other):
+        return _binary(ops.Sub, self, other)
+
+    def __rsub__(self, other):
+        return _binary(ops.Sub, other, self)
+
+    def __mul__(self, other):
+        return _binary(ops.Mul, self, other)
+
+    def __rmul__(self, other):
+        return _binary(ops.Mul, other, self)
+
+    def __truediv__(self, other):
+        a, b = _operands(self, other, "div")
+        return ops.Div.apply(*_float_pair(a, b))
+
+    def __rtruediv__(self, other):
+        a, b = _operands(other, self, "div")
+        return ops.Div.apply(*_float_pair(a, b))
+
+    def __floordiv__(self, other):
+        a, b = _operands(self, other, "floor_divide")
+        return Tensor._make(np.floor_divide(a._data, b._data))
+
+    def __mod__(self, other):
+        a, b = _operands(self, other, "remainder")
+        return Tensor._make(np.mod(a._data, b._data))
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        return pow(self, exponent)
+
+    def __rpow__(self, base):
+        return pow(_operands(base, self, "pow")[0], self)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(tensor(other) if not isinstance(other, Tensor) else other, self)
+
+    def __abs__(self):
+        return ops.Abs.apply(self)
+
+    # comparisons give bool tensors outside the graph
+    def __eq__(self, other):
+        return _compare(np.equal, self, other)
+
+    def __ne__(self, other):
+        return _compare(np.not_equal, self, other)
+
+    def __lt__(self, other):
+        return _compare(np.less, self, other)
+
+    def __le__(self, other):
+        return _compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return _compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return _compare(np.greater_equal, self, other)
+
+    def __invert__(self):
+        if self._data.dtype != np.bool_:
+            return Tensor._make(np.invert(self._data))
+        return Tensor._make(~self._data)
+
+    def __and__(self, other):
+        return _compare(np.logical_and if self._data.dtype == np.bool_ else np.bitwise_and, self, other)
+
+    def __or__(self, other):
+        return _compare(np.logical_or if self._data.dtype == np.bool_ else np.bitwise_or, self, other)
+
+    def __xor__(self, other):
+        return _compare(np.logical_xor if self._data.dtype == np.bool_ else np.bitwise_xor, self, other)
+
+    # ---- indexing ---------------------------------------------------------------------------
+    def __getitem__(self, index):
+        return ops.GetItem.apply(self, index=_normalize_index(index))
+
+    def __setitem__(self, index, value):
+        index = _normalize_index(index)
+        value_t = value if isinstance(value, Tensor) else None
+        if not _enabled[0] or not (self.requires_grad or (value_t is not None and value_t.requires_grad)):
+            self._data[index] = _as_array(value)
+            self._version += 1
+            return
+        if self.grad_fn is None and self.requires_grad:
+            raise RuntimeError("a leaf tensor that requires grad is being used in an in-place operation "
+                               "(x[...] = v); use `with mlseries.no_grad():` or build a new tensor")
+        if value_t is None:
+            value_t = Tensor._make(np.asarray(value, dtype=self._data.dtype))
+        # Out of place underneath: the old value becomes an input of a SetItem node and this
+        # Tensor object is re-pointed at the result, so earlier uses keep the value they saw.
+        old = Tensor._make(self._data, self.requires_grad, self.grad_fn)
+        old._version = self._version
+        if self.grad_fn is not None and self._retains_grad:
+            old._retains_grad = True
+        new = ops.SetItem.apply(old, value_t.type(self._data.dtype), index=index)
+        self._data, self.grad_fn, self.requires_grad = new._data, new.grad_fn, new.requires_grad
+        self._version += 1
+        if self.grad_fn is not None:
+            self.grad_fn._out = weakref.ref(self)
+
+    # ---- the op methods, defined once below with the functions -------------------------------
+
+
+class Size(tuple):
+    """Shape of a tensor: a tuple that prints like torch.Size."""
+
+    def __repr__(self):
+        return f"mlseries.Size({list(self)})"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+def _scalar(value):
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def _normalize_index(index):
+    """Turn Tensors inside an index into arrays; keep slices, ints, None and Ellipsis."""
+    if isinstance(index, tuple):
+        return tuple(_normalize_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, list):
+        arr = np.asarray([i._data if isinstance(i, Tensor) else i for i in index])
+        return arr
+    return index
+
+
+def _scalar_operand(value, ref_dtype):
+    """A Python number beside a tensor takes the tensor's dtype unless its kind is higher
+    (an int tensor times 0.5 is float32), as in PyTorch."""
+    if isinstance(value, builtins.bool):
+        npd = ref_dtype
+    elif isinstance(value, numbers.Integral):
+        npd = ref_dtype if ref_dtype.kind != "b" else np.dtype(np.int64)
+    elif isinstance(value, numbers.Real):
+        npd = ref_dtype if ref_dtype.kind == "f" else _default_float
+    else:
+        raise TypeError(f"unsupported operand type {type(value).__name__!r} for a tensor operation")
+    return Tensor._make(np.asarray(value, dtype=npd))
+
+
+def _operands(a, b, name):
+    """Two Tensors with PyTorch's promoted dtype."""
+    if not isinstance(a, Tensor):
+        if isinstance(a, np.ndarray):
+            a = Tensor._make(a)
+        else:
+            a = _scalar_operand(a, b._data.dtype)
+    if not isinstance(b, Tensor):
+        if isinstance(b, np.ndarray):
+            b = Tensor._make(b)
+        else:
+            b = _scalar_operand(b, a._data.dtype)
+    da, db = a._data.dtype, b._data.dtype
+    if da != db:
+        # A 0-d tensor of the same kind does not widen a bigger one (float32 * float64 scalar stays float32).
+        ca, cb = _dtype.category(da), _dtype.category(db)
+        if a._data.ndim == 0 and b._data.ndim > 0 and ca <= cb:
+            target = db
+        elif b._data.ndim == 0 and a._data.ndim > 0 and cb <= ca:
+            target = da
+        else:
+            target = _dtype.promote(da, db)
+        if da != target:
+            a = a.type(target)
+        if db != target:
+            b = b.type(target)
+    return a, b
+
+
+def _binary(fn, a, b):
+    a, b = _operands(a, b, fn.__name__.lower())
+    return fn.apply(a, b)
+
+
+def _float_pair(a, b):
+    if a._data.dtype.kind != "f":
+        a = a.type(_default_float)
+        b = b.type(_default_float) if b._data.dtype.kind != "f" else b
+    return a, b
+
+
+def _compare(ufunc, a, b):
+    a, b = _operands(a, b, ufunc.__name__)
+    try:
+        return Tensor._make(ufunc(a._data, b._data))
+    except ValueError:
+        raise ValueError(f"{ufunc.__name__}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together") from None
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor copied from data (nested lists, NumPy arrays, numbers or tensors)."""
+    if isinstance(data, Tensor):
+        arr = data._data.copy() if dtype is None else data._data.astype(_dtype.to_np(dtype))
+    else:
+        arr = _as_array(data, None if dtype is None else _dtype.to_np(dtype))
+        if isinstance(data, np.ndarray) and arr is data:
+            arr = arr.copy()
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data, dtype=None):
+    """Like `tensor` but shares memory with a NumPy array or Tensor when it can."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.type(dtype)
+    return Tensor._make(_as_array(data, None if dtype is None else _dtype.to_np(dtype)))
+
+
+def from_numpy(array):
+    """A tensor sharing memory with a NumPy array."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    _dtype.from_np(array.dtype)
+    return Tensor._make(array)
+
+
+from . import _ops as ops  # noqa: E402  (ops need Tensor and Function defined above)
+from ._functions import matmul, pow  # noqa: E402,A004

@@ -1,0 +1,171 @@
+"""Reverse-mode automatic differentiation: walk the graph from the outputs back to the leaves.
+
+The order is a topological sort built with an explicit stack (a recursive sort fails past about
+a thousand levels). Gradients that reach the same node from several paths are added (`b = a + a`
+gives `a.grad == 2`), which the seed's micrograd versions got wrong.
+"""
+import numpy as np
+
+from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from ._tensor import Function, Tensor  # noqa: F401
+
+
+def _topological_order(roots):
+    """Function nodes reachable from `roots`, each before the nodes that produced its inputs."""
+    order, visited = [], set()
+    stack = [(fn, False) for fn in roots if fn is not None]
+    while stack:
+        fn, expanded = stack.pop()
+        if expanded:
+            order.append(fn)
+            continue
+        if fn in visited:
+            continue
+        visited.add(fn)
+        stack.append((fn, True))
+        inputs = fn.inputs
+        if inputs is None:
+            raise RuntimeError("trying to backward through the graph a second time (or directly access saved "
+                               "tensors after they have been freed); pass retain_graph=True to the first backward")
+        for t in inputs:
+            p = t.grad_fn
+            if p is not None and p not in visited:
+                stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def _seed(output, gradient):
+    if gradient is None:
+        if output._data.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this output has shape "
+                               f"{tuple(output.shape)}: pass gradient= (a tensor of that shape) to backward()")
+        return Tensor._make(np.ones(output._data.shape, dtype=output._data.dtype))
+    g = gradient if isinstance(gradient, Tensor) else Tensor._make(np.asarray(gradient, dtype=output._data.dtype))
+    if g._data.shape != output._data.shape:
+        raise RuntimeError(f"gradient has shape {tuple(g.shape)} but the output has shape {tuple(output.shape)}")
+    return g
+
+
+def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate):
+    """The backward pass. `targets` maps id(tensor) -> slot for autograd.grad; with `accumulate`
+    leaf gradients are added into `.grad` instead."""
+    captured = {}
+    node_grads = {}
+    owned = set()  # arrays already handed to a leaf's .grad in this pass: never hand one out twice
+
+    def deliver(t, g):
+        key = id(t)
+        if targets is not None and key in targets:
+            prev = captured.get(key)
+            captured[key] = g if prev is None else prev + g
+        fn = t.grad_fn
+        if fn is not None:
+            prev = node_grads.get(fn)
+            node_grads[fn] = g if prev is None else prev + g
+        elif accumulate and t.requires_grad:
+            _accumulate_leaf(t, g, create_graph, owned)
+
+    roots = []
+    for out, g in zip(outputs, grad_outputs):
+        if not out.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
+                               "did you forget requires_grad=True on an input, or compute it under no_grad()?")
+        owned.add(id(g._data))
+        deliver(out, g)
+        roots.append(out.grad_fn)
+
+    order = _topological_order(roots)
+    with set_grad_enabled(create_graph):
+        for fn in order:
+            g = node_grads.pop(fn, None)
+            if g is None:
+                continue
+            retained = getattr(fn, "_retained", None)
+            if retained is not None and retained() is not None:
+                keeper = retained()
+                keeper.grad = g if keeper.grad is None else keeper.grad + g
+            for t, v in zip(fn.inputs, fn.versions):
+                if t._version != v:
+                    raise RuntimeError(f"a tensor needed for the gradient of {fn.name} was modified in place "
+                                       f"after it was used (version {t._version}, expected {v}); "
+                                       "use an out-of-place operation instead")
+            grads = fn.backward(g)
+            for t, need, gi in zip(fn.inputs, fn.needs_input_grad, grads):
+                if need and gi is not None:
+                    deliver(t, gi)
+    if not retain_graph:
+        for fn in order:
+            fn.inputs = None
+            fn.__dict__.clear()
+    return captured
+
+
+def _accumulate_leaf(t, g, create_graph, owned):
+    if g._data.dtype != t._data.dtype:
+        g = g.type(t._data.dtype)
+    if t.grad is None:
+        if create_graph:
+            t.grad = g
+            return
+        arr = g._data
+        # Take the array without copying only if nothing else can see it.
+        if arr.base is not None or not arr.flags.writeable or id(arr) in owned:
+            arr = arr.copy()
+        owned.add(id(arr))
+        t.grad = Tensor._make(arr)
+    elif create_graph or t.grad.requires_grad:
+        t.grad = t.grad + g
+    else:
+        t.grad._data += g._data
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Compute gradients of `tensors` and add them into the `.grad` of the leaves (PyTorch's
+    `Tensor.backward` / `autograd.backward`)."""
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+        grad_tensors = [grad_tensors]
+    elif grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = [_seed(o, g) for o, g in zip(tensors, grad_tensors)]
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        got = grad(tensors, inputs, grads, retain_graph=retain_graph, create_graph=create_graph, allow_unused=True)
+        for t, g in zip(inputs, got):
+            if g is not None:
+                _accumulate_leaf(t, g, create_graph, set())
+        return
+    _run(tensors, grads, None, retain_graph, create_graph, accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs`, returned as a tuple (nothing is written
+    into `.grad`). With `create_graph=True` the result is itself differentiable."""
+    single_out = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_out else list(outputs)
+    inputs_t = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    if retain_graph is None:
+        retain_graph = create_graph
+    for i, t in enumerate(inputs_t):
+        if not t.requires_grad:
+            raise RuntimeError(f"input {i} of autograd.grad does not require grad")
+    grads = [_seed(o, g) for o, g in zip(outputs, grad_outputs)]
+    targets = {id(t): i for i, t in enumerate(inputs_t)}
+    captured = _run(outputs, grads, targets, retain_graph, create_graph, accumulate=False)
+    result = []
+    for i, t in enumerate(inputs_t):
+        g = captured.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"one of the differentiated tensors (input {i}) appears to not have been used in "
+                               "the graph; pass allow_unused=True if this is intended")
+        if g is not None and not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
