@@ -49,6 +49,7 @@ class _Binary(Function):
 
 # ---- elementwise arithmetic -------------------------------------------------------------------
 class Add(_Binary):
+    uses_input_values = False
     ufunc = np.add
 
     def backward(self, g):
@@ -58,6 +59,7 @@ class Add(_Binary):
 
 
 class Sub(_Binary):
+    uses_input_values = False
     ufunc = np.subtract
 
     def backward(self, g):
@@ -87,6 +89,7 @@ class Div(_Binary):
 
 
 class Neg(Function):
+    uses_input_values = False
     def forward(self, a):
         return np.negative(a)
 
@@ -293,6 +296,7 @@ class Where(Function):
 
 
 class Cast(Function):
+    uses_input_values = False
     def forward(self, a, dtype):
         return a.astype(dtype)
 
@@ -302,6 +306,7 @@ class Cast(Function):
 
 
 class Clone(Function):
+    uses_input_values = False
     def forward(self, a):
         return a.copy()
 
@@ -318,6 +323,7 @@ def _keepdim_shape(shape, dim):
 
 
 class Sum(Function):
+    uses_input_values = False
     def forward(self, a, dim=None, keepdim=False):
         self.dim, self.keepdim = dim, keepdim
         if a.dtype.kind in "bu" or (a.dtype.kind == "i" and a.dtype != np.int64):
@@ -332,6 +338,7 @@ class Sum(Function):
 
 
 class Mean(Function):
+    uses_input_values = False
     def forward(self, a, dim=None, keepdim=False):
         if a.dtype.kind != "f":
             raise TypeError(f"mean(): input dtype must be floating point, got {a.dtype}; use .float() first")
@@ -369,6 +376,7 @@ class Amax(Function):
 
 # ---- shape ------------------------------------------------------------------------------------
 class Reshape(Function):
+    uses_input_values = False
     def forward(self, a, shape):
         try:
             return a.reshape(shape)
@@ -381,6 +389,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    uses_input_values = False
     def forward(self, a, dims):
         self.dims = dims
         return a.transpose(dims)
@@ -390,6 +399,7 @@ class Permute(Function):
 
 
 class Expand(Function):
+    uses_input_values = False
     def forward(self, a, shape):
         try:
             return np.broadcast_to(a, shape)
@@ -409,6 +419,7 @@ def _is_basic(index):
 
 
 class GetItem(Function):
+    uses_input_values = False
     def forward(self, a, index):
         self.index = index
         try:
@@ -422,6 +433,7 @@ class GetItem(Function):
 
 
 class IndexAddZeros(Function):
+    uses_input_values = False
     """zeros(shape) with g added at `index` (duplicates accumulate): the adjoint of indexing."""
 
     def forward(self, g, shape, index):
@@ -438,6 +450,7 @@ class IndexAddZeros(Function):
 
 
 class SetItem(Function):
+    uses_input_values = False
     """A copy of `base` with `value` written at `index` (out of place underneath `x[i] = v`)."""
 
     def forward(self, base, value, index):
@@ -455,6 +468,7 @@ class SetItem(Function):
 
 
 class Cat(Function):
+    uses_input_values = False
     def forward(self, *arrays, dim):
         self.dim = dim
         try:
@@ -479,6 +493,7 @@ class Cat(Function):
 
 
 class Flip(Function):
+    uses_input_values = False
     def forward(self, a, dims):
         self.dims = dims
         return np.flip(a, axis=dims)
@@ -488,6 +503,7 @@ class Flip(Function):
 
 
 class ConstantPad(Function):
+    uses_input_values = False
     """Pad with a constant; `widths` is NumPy's ((before, after), ...) per dimension."""
 
     def forward(self, a, widths, value=0.0):
@@ -501,6 +517,7 @@ class ConstantPad(Function):
 
 
 class Gather(Function):
+    uses_input_values = False
     def forward(self, a, dim, index):
         self.dim, self.index = dim, index
         return np.take_along_axis(a, index, axis=dim)
@@ -510,6 +527,7 @@ class Gather(Function):
 
 
 class ScatterAdd(Function):
+    uses_input_values = False
     """zeros(shape).scatter_add_(dim, index, src): the adjoint of gather."""
 
     def forward(self, src, dim, index, shape):

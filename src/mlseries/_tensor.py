@@ -23,8 +23,9 @@ class Function:
     Subclasses set `save_output = True` to read their result in backward through `self.output`.
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "versions", "_out", "_retained", "__dict__")
+    __slots__ = ("inputs", "parents", "needs_input_grad", "versions", "_out", "_retained", "__dict__")
     save_output = False
+    uses_input_values = True  # False where backward needs only shapes: in-place edits are then harmless
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -35,8 +36,12 @@ class Function:
             if True in needs:
                 result = Tensor._make(out, True, fn)
                 fn.inputs = inputs
+                # The edges are taken now: `x[i] = v` later re-points x at a new node, and the
+                # operations that used x before must keep flowing into the node they saw.
+                fn.parents = tuple([t.grad_fn for t in inputs])
                 fn.needs_input_grad = needs
-                fn.versions = tuple(t._version for t in inputs)
+                if cls.uses_input_values:
+                    fn.versions = tuple(t._version for t in inputs)
                 if cls.save_output:
                     fn._out = weakref.ref(result)
                 return result
@@ -509,8 +514,6 @@ class Tensor:
         new = ops.SetItem.apply(old, value_t.type(self._data.dtype), index=index)
         self._data, self.grad_fn, self.requires_grad = new._data, new.grad_fn, new.requires_grad
         self._version += 1
-        if self.grad_fn is not None:
-            self.grad_fn._out = weakref.ref(self)
 
     # ---- the op methods, defined once below with the functions -------------------------------
 

@@ -27,8 +27,7 @@ def _topological_order(roots):
         if inputs is None:
             raise RuntimeError("trying to backward through the graph a second time (or directly access saved "
                                "tensors after they have been freed); pass retain_graph=True to the first backward")
-        for t in inputs:
-            p = t.grad_fn
+        for p in fn.parents:
             if p is not None and p not in visited:
                 stack.append((p, False))
     order.reverse()
@@ -54,12 +53,11 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate)
     node_grads = {}
     owned = set()  # arrays already handed to a leaf's .grad in this pass: never hand one out twice
 
-    def deliver(t, g):
+    def deliver(t, fn, g):
         key = id(t)
         if targets is not None and key in targets:
             prev = captured.get(key)
             captured[key] = g if prev is None else prev + g
-        fn = t.grad_fn
         if fn is not None:
             prev = node_grads.get(fn)
             node_grads[fn] = g if prev is None else prev + g
@@ -72,7 +70,7 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate)
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
                                "did you forget requires_grad=True on an input, or compute it under no_grad()?")
         owned.add(id(g._data))
-        deliver(out, g)
+        deliver(out, out.grad_fn, g)
         roots.append(out.grad_fn)
 
     order = _topological_order(roots)
@@ -85,15 +83,15 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate)
             if retained is not None and retained() is not None:
                 keeper = retained()
                 keeper.grad = g if keeper.grad is None else keeper.grad + g
-            for t, v in zip(fn.inputs, fn.versions):
+            for t, v in zip(fn.inputs, fn.versions if fn.uses_input_values else ()):
                 if t._version != v:
                     raise RuntimeError(f"a tensor needed for the gradient of {fn.name} was modified in place "
                                        f"after it was used (version {t._version}, expected {v}); "
                                        "use an out-of-place operation instead")
             grads = fn.backward(g)
-            for t, need, gi in zip(fn.inputs, fn.needs_input_grad, grads):
+            for t, parent, need, gi in zip(fn.inputs, fn.parents, fn.needs_input_grad, grads):
                 if need and gi is not None:
-                    deliver(t, gi)
+                    deliver(t, parent, gi)
     if not retain_graph:
         for fn in order:
             fn.inputs = None
