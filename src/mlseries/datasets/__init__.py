@@ -7,3 +7,6 @@ from .errors import CorruptFileError, DatasetError, DatasetNotFoundError
 from .idx import read_idx, read_idx_images, read_idx_labels, read_idx_pair, write_idx
 from .images import SAMPLE_IMAGES, sample_image
 from .mnist import MNIST, DataFallbackWarning, FashionMNIST
+from .reviews import Reviews
+from .text import CharLMDataset, CharTokenizer, Vocab, pad_sequences
+from .translation import NumberTranslation, chinese_number, english_number
