@@ -1,0 +1,4 @@
+"""`python -m mlseries ...` is the same as the `mlseries` command."""
+from .cli import main
+
+main(prog_name="mlseries")
