@@ -1,0 +1,175 @@
+"""Benchmarks: a training step of the engine and of PyTorch, side by side in one process.
+
+Both frameworks get the same model, the same initial weights and the same batch. Steps are timed
+in alternating blocks (engine, torch, engine, ...) so that whatever else the machine is doing
+falls on both; the reported figure is the median block. Peak memory is measured separately, in a
+fresh child process per framework (peak resident memory while stepping, minus the resident memory
+before the first step), because one process cannot tell whose pages are whose.
+
+    mlseries bench                # all workloads
+    mlseries bench mlp --rounds 9
+    python -m benchmarks          # the same, from a checkout
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+WORKLOADS = {}
+
+
+def workload(name, description, target):
+    def register(cls):
+        cls.name, cls.description, cls.target = name, description, target
+        WORKLOADS[name] = cls
+        return cls
+    return register
+
+
+@workload("mlp", "MLP 784-512-512-10, batch 100, Adam 1e-3, cross-entropy", 1.25)
+class MLPStep:
+    """The seed 003 network: one optimiser step per call."""
+
+    sizes = (784, 512, 512, 10)
+    batch = 100
+
+    def __init__(self, framework, seed=0):
+        rng = np.random.default_rng(seed)
+        self.x = rng.standard_normal((self.batch, self.sizes[0])).astype(np.float32)
+        self.y = rng.integers(0, self.sizes[-1], self.batch)
+        weights = []
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+            bound = 1 / np.sqrt(fan_in)
+            weights.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
+            weights.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
+        self.framework = framework
+        if framework == "mlseries":
+            import mlseries as T
+            from mlseries import nn, optim
+        else:
+            import torch as T
+            from torch import nn, optim
+        self.T = T
+        layers = []
+        for i in range(len(self.sizes) - 1):
+            layers += [nn.Linear(self.sizes[i], self.sizes[i + 1]), nn.ReLU()]
+        self.model = nn.Sequential(*layers[:-1])
+        with T.no_grad():
+            for p, w in zip(self.model.parameters(), weights):
+                p.copy_(T.tensor(w))
+        self.opt = optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.xt, self.yt = T.tensor(self.x), T.tensor(self.y)
+
+    def step(self):
+        loss = self.loss_fn(self.model(self.xt), self.yt)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+
+def _time_block(step, n):
+    start = time.perf_counter()
+    for _ in range(n):
+        step()
+    return (time.perf_counter() - start) / n
+
+
+def time_workload(name, rounds=7, steps=10, warmup=3):
+    """Median seconds per step for the engine and for PyTorch, timed alternately in this process."""
+    import torch
+    torch.set_num_threads(os.cpu_count() or 1)
+    cls = WORKLOADS[name]
+    engine, reference = cls("mlseries"), cls("torch")
+    for _ in range(warmup):
+        engine.step()
+        reference.step()
+    ours, theirs = [], []
+    for _ in range(rounds):
+        ours.append(_time_block(engine.step, steps))
+        theirs.append(_time_block(reference.step, steps))
+    return statistics.median(ours), statistics.median(theirs)
+
+
+def _peak_memory_child(name, framework, steps):
+    """Run in a child process: peak RSS growth (bytes) over `steps` training steps."""
+    cls = WORKLOADS[name]
+    if framework == "torch":
+        import torch
+        torch.set_num_threads(os.cpu_count() or 1)
+    w = cls(framework)
+    before = _rss_kib("VmRSS")
+    for _ in range(steps):
+        w.step()
+    return (_rss_kib("VmHWM") - before) * 1024
+
+
+def _rss_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def peak_memory(name, framework, steps=5):
+    if not os.path.exists("/proc/self/status"):
+        return None
+    code = f"from mlseries.bench import _peak_memory_child as f; print(f({name!r}, {framework!r}, {steps}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def _mib(n):
+    return "n/a" if n is None else f"{n / 2**20:.1f} MiB"
+
+
+def run(names=None, rounds=7, steps=10, memory=True, out=print):
+    names = names or list(WORKLOADS)
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        raise SystemExit(f"unknown workload {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
+    rows = []
+    for name in names:
+        ours, theirs = time_workload(name, rounds=rounds, steps=steps)
+        row = {"workload": name, "description": WORKLOADS[name].description,
+               "mlseries_ms": ours * 1e3, "torch_ms": theirs * 1e3, "ratio": ours / theirs,
+               "target": WORKLOADS[name].target}
+        if memory:
+            row["mlseries_peak_bytes"] = peak_memory(name, "mlseries")
+            row["torch_peak_bytes"] = peak_memory(name, "torch")
+        rows.append(row)
+        verdict = "meets" if row["ratio"] <= row["target"] else "misses"
+        out(f"{name:8s} {row['description']}\n"
+            f"         mlseries {ours * 1e3:8.2f} ms/step   torch {theirs * 1e3:8.2f} ms/step   "
+            f"ratio {row['ratio']:.2f}x ({verdict} target ≤ {row['target']}x)")
+        if memory:
+            out(f"         peak memory while training: mlseries {_mib(row['mlseries_peak_bytes'])}, "
+                f"torch {_mib(row['torch_peak_bytes'])}")
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="mlseries bench", description=__doc__.split("\n")[0])
+    parser.add_argument("workloads", nargs="*", help=f"any of: {', '.join(WORKLOADS)} (default: all)")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating timing blocks per framework")
+    parser.add_argument("--steps", type=int, default=10, help="training steps per block")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    args = parser.parse_args(argv)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise SystemExit("mlseries bench compares against PyTorch: install it first "
+                         "(pip install torch==2.13.0 for the CPU build)") from None
+    rows = run(args.workloads, rounds=args.rounds, steps=args.steps, memory=not args.no_memory)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+    return 0
