@@ -1,0 +1,39 @@
+"""`Parameter`: a tensor that a Module registers as one of its learnable weights."""
+import numpy as np
+
+from .._tensor import Tensor, _as_array
+
+
+class Parameter(Tensor):
+    """A leaf tensor that requires grad by default and that a Module lists in `parameters()`.
+
+    It shares memory with the tensor (or array) it is made from, as in PyTorch, so
+    `Parameter(w)` is a view of `w`'s values, not a copy.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
+        self._data = _as_array(data)
+        self.grad = None
+        self.grad_fn = None
+        self._version = 0
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __deepcopy__(self, memo):
+        # copy.deepcopy(model) (target networks, "best so far" snapshots) must give new storage.
+        if id(self) in memo:
+            return memo[id(self)]
+        new = Parameter(self._data.copy(), self.requires_grad)
+        if self.grad is not None:
+            new.grad = Tensor._make(self.grad._data.copy())
+        memo[id(self)] = new
+        return new
