@@ -6,6 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mlseries as ms
 import mlseries.nn as nn
@@ -253,6 +255,23 @@ def test_cross_entropy_with_class_probabilities(reduction, smoothing, weighted):
              lambda x, p: TF.cross_entropy(x, p, weight=None if w is None else torch.tensor(w), reduction=reduction,
                                            label_smoothing=smoothing),
              rand(6, 4), probs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 6), c=st.integers(1, 6), spatial=st.lists(st.integers(1, 3), max_size=2),
+       reduction=st.sampled_from(REDUCTIONS), smoothing=st.sampled_from([0.0, 0.05, 0.5]),
+       weighted=st.booleans(), ignore=st.booleans(), seed=st.integers(0, 2**16))
+def test_cross_entropy_matches_torch_on_random_shapes(n, c, spatial, reduction, smoothing, weighted, ignore, seed):
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal((n, c, *spatial)) * 3
+    target = rng.integers(0, c, (n, *spatial))
+    ignore_index = int(target.flat[0]) if ignore else -100
+    w = rng.uniform(0.1, 2, c) if weighted else None
+    kw = dict(reduction=reduction, label_smoothing=smoothing, ignore_index=ignore_index)
+    m = F.cross_entropy(ms.tensor(logits, requires_grad=True), ms.tensor(target),
+                        weight=None if w is None else ms.tensor(w), **kw)
+    t = TF.cross_entropy(torch.tensor(logits), torch.tensor(target), weight=None if w is None else torch.tensor(w), **kw)
+    np.testing.assert_allclose(m.numpy(), t.numpy(), rtol=1e-8, atol=1e-8, equal_nan=True)
 
 
 def test_cross_entropy_all_targets_ignored_gives_nan_like_torch():

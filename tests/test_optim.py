@@ -1,6 +1,5 @@
 """mlseries.optim against torch.optim: every optimizer and scheduler step by step, state dicts
 through mlseries.save/load, and whole training runs that must follow PyTorch's loss curve."""
-import math
 
 import numpy as np
 import pytest

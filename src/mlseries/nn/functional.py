@@ -12,12 +12,10 @@ import numpy as np
 
 from .. import _functions as _fn
 from .. import _ops
-from .._grad_mode import no_grad  # noqa: F401  (re-exported for code written against torch.nn.functional)
 from .._tensor import Tensor
 from ..random import _gen
 
-# Re-exported primitives: F.relu is mlseries.relu, and so on.
-relu = _fn.relu
+# Re-exported primitives: F.sigmoid is mlseries.sigmoid, and so on.
 sigmoid = _fn.sigmoid
 tanh = _fn.tanh
 pad = _fn.pad
@@ -70,6 +68,11 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 # ---- activations --------------------------------------------------------------------------------
+def relu(input, inplace=False):
+    """max(x, 0). `inplace` is accepted for PyTorch code; the result is always a new tensor."""
+    return _fn.relu(input)
+
+
 def gelu(input, approximate="none"):
     """x·Φ(x); 'tanh' is the approximation GPT-2 used."""
     if approximate == "none":
