@@ -16,6 +16,7 @@ from ._factories import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import CheckpointError, load, save
 from . import autograd  # noqa: E402
+from . import nn, optim, utils  # noqa: E402  (built on the core above)
 
 float = float32  # noqa: A001  (torch.float)
 double = float64

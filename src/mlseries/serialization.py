@@ -28,7 +28,7 @@ def _encode(obj, arrays):
         arr = obj._data if isinstance(obj, Tensor) else obj
         if arr.dtype.kind == "O":
             raise TypeError("save: object arrays cannot be stored (they would need pickle)")
-        arrays[key] = np.ascontiguousarray(arr)
+        arrays[key] = arr  # np.savez copes with any layout; ascontiguousarray would make 0-d arrays 1-d
         return {"$tensor" if isinstance(obj, Tensor) else "$ndarray": key}
     if isinstance(obj, dict):
         items = []
