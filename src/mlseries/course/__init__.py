@@ -14,6 +14,8 @@ from .registry import Lesson, UnknownLessonError, get, known_ids, lesson, lesson
 from .runner import LessonResult, run_lesson, run_lessons
 
 from . import ch01_line  # noqa: E402,F401  (lesson modules register themselves on import)
+from . import ch04_derivatives  # noqa: E402,F401
+from . import ch04_dnn  # noqa: E402,F401
 
 __all__ = ["CHAPTERS", "TRACKS", "Chapter", "Lesson", "LessonResult", "RunContext", "Track",
            "UnknownLessonError", "get", "known_ids", "lesson", "lessons", "resolve",

@@ -1,0 +1,124 @@
+"""Quick runs of the first chapters' lessons (functions, NumPy, data, derivatives, the dense
+network by hand): their targets from metrics.json, their figures, and their reproducibility."""
+import json
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mlseries import course, viz
+
+LESSONS = ("ch04.derivatives", "ch04.dnn")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Each lesson run once in quick mode (seed 0), on first use: id -> (out, record, warnings)."""
+    done = {}
+
+    def get(lesson_id):
+        if lesson_id not in done:
+            out = tmp_path_factory.mktemp(lesson_id.replace(".", "_"))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                course.run_lesson(course.get(lesson_id), out, quick=True, seed=0,
+                                  echo=lambda s: None)
+            record = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+            done[lesson_id] = out, record, caught
+        return done[lesson_id]
+
+    return get
+
+
+@pytest.mark.parametrize("lesson_id", LESSONS)
+def test_targets_pass_and_files_open(runs, lesson_id):
+    out, record, _ = runs(lesson_id)
+    assert record["id"] == lesson_id and record["quick"] is True
+    assert record["checks"] and all(record["checks"].values()), record["checks"]
+    images = [name for name in record["files"] if name.endswith((".png", ".gif"))]
+    assert any(name.endswith(".png") for name in images)
+    for name in images:
+        path = out / name
+        with Image.open(path) as image:
+            if name.endswith(".gif"):
+                assert image.format == "GIF" and image.n_frames > 1
+                assert path.stat().st_size < 3_000_000
+            else:
+                assert image.format == "PNG"
+                image.verify()
+
+
+@pytest.mark.parametrize("lesson_id", LESSONS)
+def test_figures_are_labelled_and_drawable(runs, lesson_id):
+    """No FigureWarning (missing title or axis label), no glyph missing from the fonts."""
+    *_, caught = runs(lesson_id)
+    problems = [str(w.message) for w in caught
+                if issubclass(w.category, viz.FigureWarning) or "missing from" in str(w.message)]
+    assert problems == []
+
+
+@pytest.mark.parametrize("lesson_id", LESSONS)
+def test_same_seed_same_metrics(runs, lesson_id, tmp_path):
+    _, record, _ = runs(lesson_id)
+    again = course.run_lesson(course.get(lesson_id), tmp_path, quick=True, seed=0,
+                              echo=lambda s: None)
+    assert again.metrics == record["metrics"]
+
+
+# ---------------------------------------------------------------- ch04.derivatives
+
+def test_derivatives_match_finite_differences(runs):
+    out, record, _ = runs("ch04.derivatives")
+    m = record["metrics"]
+    assert m["max_abs_error"] <= 1e-6
+    errors = {k: v for k, v in m.items() if k.startswith("error_")}
+    assert len(errors) == m["derivatives_checked"] >= 12
+    assert max(errors.values()) == m["max_abs_error"]
+    table = (out / "derivative_checks.csv").read_text(encoding="utf-8").splitlines()
+    assert len(table) == 1 + m["derivatives_checked"]
+
+
+def test_derivative_formulas_on_known_values():
+    from mlseries.course import ch04_derivatives as d
+
+    assert d.d_sigmoid(np.array(0.0)) == pytest.approx(0.25)
+    assert d.d_tanh(np.array(0.0)) == pytest.approx(1.0)
+    jac = d.softmax_jacobian(np.zeros(4))
+    assert np.allclose(jac.sum(axis=0), 0.0)  # softmax outputs always sum to 1
+    # the seed's "y_pred - y_true" is the derivative in the logit
+    z, y = np.array([0.3, -1.2]), np.array([1.0, 0.0])
+    assert np.allclose(d.d_bce_logits(z, y), (d.sigmoid(z) - y) / 2)
+
+
+# ---------------------------------------------------------------- ch04.dnn
+
+def test_dnn_reaches_the_targets(runs):
+    _, record, _ = runs("ch04.dnn")
+    m = record["metrics"]
+    assert m["moons_test_accuracy"] >= 0.97
+    assert m["max_grad_gap"] <= 1e-8
+    assert m["gap_221_hand_vs_numeric"] <= 1e-6
+    assert m["moons_engine_loss"] == pytest.approx(m["moons_train_loss"], abs=1e-12)
+    assert 1 <= m["xor_solved"] <= m["xor_starts"]
+
+
+def test_dnn_backward_matches_autograd_on_a_fresh_network():
+    from mlseries.course import ch04_dnn as dnn
+
+    rng = np.random.default_rng(3)
+    params = dnn.init_params((3, 5, 4, 1), rng)
+    x = rng.normal(size=(7, 3))
+    y = (rng.uniform(size=(7, 1)) > 0.5).astype(np.float64)
+    for hidden in ("sigmoid", "tanh"):
+        hand = dnn.backward(params, dnn.forward(params, x, hidden), y, hidden)
+        loss, auto = dnn.engine_gradients(params, x, y, hidden)
+        assert dnn.max_gap(hand, auto) <= 1e-12
+        assert loss == pytest.approx(dnn.bce(dnn.predict(params, x, hidden), y), abs=1e-12)
+
+
+def test_lessons_resolve_by_chapter_and_track():
+    for lesson_id in LESSONS:
+        lesson = course.get(lesson_id)
+        assert lesson in course.resolve(lesson.chapter)
+    assert [les.id for les in course.resolve("day4")] == ["ch04.derivatives", "ch04.dnn"]
