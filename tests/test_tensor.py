@@ -164,6 +164,6 @@ def test_truncated_checkpoint_names_the_file(tmp_path):
 
 
 def test_zero_dim_tensors_keep_their_shape(tmp_path):
-    ms.save({"step": ms.tensor(3.0), "arr": np.float64(2.0) * np.ones(())}, tmp_path / "s.npz")
+    ms.save({"step": ms.tensor(3.0), "arr": np.ones(())}, tmp_path / "s.npz")
     got = ms.load(tmp_path / "s.npz")
     assert got["step"].shape == () and got["step"].item() == 3.0 and got["arr"].shape == ()
