@@ -2,7 +2,8 @@
 
 Both frameworks get the same model, the same initial weights and the same batch. Steps are timed
 in alternating blocks (engine, torch, engine, ...) so that whatever else the machine is doing
-falls on both; the reported figure is the median block. Peak memory is measured separately, in a
+falls on both; the reported figure is the median block. Each block starts after a short pause,
+so neither framework's idle worker threads are still spinning when the other one runs. Peak memory is measured separately, in a
 fresh child process per framework (peak resident memory while stepping, minus the resident memory
 before the first step), because one process cannot tell whose pages are whose.
 
@@ -74,7 +75,11 @@ class MLPStep:
         return loss.item()
 
 
-def _time_block(step, n):
+def _time_block(step, n, settle=0.2):
+    # NumPy's OpenBLAS threads keep spinning for a while after their last call, and PyTorch's
+    # OpenMP threads likewise; on a 2-core machine that spinning steals a core from whichever
+    # framework runs next. Letting the pools fall asleep before each block keeps the comparison fair.
+    time.sleep(settle)
     start = time.perf_counter()
     for _ in range(n):
         step()
