@@ -181,36 +181,25 @@ def masked_fill(input, mask, value):
     return where(Tensor._make(m), val.type(input._data.dtype), input)
 
 
-def sign(input):
-    return Tensor._make(np.sign(input._data))
+def _elementwise_no_grad(ufunc, name):
+    """Piecewise-constant or boolean results: no gradient, so no graph node either."""
+    def op(input):
+        return Tensor._make(ufunc(input._data))
+    op.__name__ = name
+    return op
 
 
-def floor(input):
-    return Tensor._make(np.floor(input._data))
-
-
-def ceil(input):
-    return Tensor._make(np.ceil(input._data))
+sign = _elementwise_no_grad(np.sign, "sign")
+floor = _elementwise_no_grad(np.floor, "floor")
+ceil = _elementwise_no_grad(np.ceil, "ceil")
+trunc = _elementwise_no_grad(np.trunc, "trunc")
+isnan = _elementwise_no_grad(np.isnan, "isnan")
+isinf = _elementwise_no_grad(np.isinf, "isinf")
+isfinite = _elementwise_no_grad(np.isfinite, "isfinite")
 
 
 def round(input, decimals=0):  # noqa: A001
     return Tensor._make(np.round(input._data, decimals))
-
-
-def trunc(input):
-    return Tensor._make(np.trunc(input._data))
-
-
-def isnan(input):
-    return Tensor._make(np.isnan(input._data))
-
-
-def isinf(input):
-    return Tensor._make(np.isinf(input._data))
-
-
-def isfinite(input):
-    return Tensor._make(np.isfinite(input._data))
 
 
 def logical_not(input):

@@ -14,16 +14,8 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data=None, requires_grad=True):
-        if data is None:
-            data = np.empty(0, dtype=np.float32)
-        self._data = _as_array(data)
-        self.grad = None
-        self.grad_fn = None
-        self._version = 0
-        self._retains_grad = False
-        self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        super().__init__(np.empty(0, dtype=np.float32) if data is None else _as_array(data),
+                         requires_grad=requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
