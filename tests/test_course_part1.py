@@ -9,7 +9,7 @@ from PIL import Image
 
 from mlseries import course, viz
 
-LESSONS = ("ch04.derivatives", "ch04.dnn")
+LESSONS = ("ch01.functions", "ch01.numpy", "ch04.derivatives", "ch04.dnn")
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,60 @@ def test_same_seed_same_metrics(runs, lesson_id, tmp_path):
     again = course.run_lesson(course.get(lesson_id), tmp_path, quick=True, seed=0,
                               echo=lambda s: None)
     assert again.metrics == record["metrics"]
+
+
+# ---------------------------------------------------------------- ch01.functions
+
+def test_functions_draw_every_family_and_the_shift(runs):
+    out, record, _ = runs("ch01.functions")
+    families = ("linear", "power", "polynomial", "rational", "exponential", "logarithm",
+                "trigonometric")
+    assert {f"{name}.png" for name in families} <= set(record["files"])
+    assert {"composition.png", "transforms.png", "inverse.png", "shift_anim.gif"} <= set(record["files"])
+    m = record["metrics"]
+    assert m["identity_max_error"] <= 1e-12 and m["identities_checked"] >= 10
+    with Image.open(out / "shift_anim.gif") as gif:
+        assert gif.n_frames == m["animation_frames"]
+
+
+def test_function_helpers():
+    from mlseries.course import ch01_functions as f
+
+    assert f.compose(np.sqrt, lambda x: x + 1)(np.array([3.0]))[0] == 2.0  # sqrt(3 + 1)
+    shifted = f.transform(lambda x: x ** 2, h=2, k=-1)
+    assert shifted(np.array([2.0]))[0] == -1.0  # the vertex moved to (2, -1)
+    assert f.factored([-1.0, 0.0, 2.0]) == "y = (x + 1)x(x − 2)"
+
+
+# ---------------------------------------------------------------- ch01.numpy
+
+def test_numpy_asserts_all_hold(runs):
+    out, record, _ = runs("ch01.numpy")
+    m = record["metrics"]
+    assert m["asserts_failed"] == 0 and m["asserts_held"] == m["asserts_checked"] >= 80
+    assert m["sections"] == 23
+    session = (out / "numpy_session.txt").read_text(encoding="utf-8")
+    # the seed's four asserts are in the session, executed
+    for index in ("arr[1, 2:4]", "arr[:, 1]", "arr[2:, 2:]", "arr[1::2, ::2]"):
+        assert f">>> assert ({index} ==" in session
+    assert "AssertionError" not in session
+
+
+def test_numpy_session_reports_a_false_assert():
+    """A wrong rule is counted and shown, not silently passed and not a crash."""
+    from mlseries.course.ch01_numpy import Session
+
+    class Quiet:
+        def log(self, message):
+            pass
+
+    s = Session(Quiet(), {"np": np})
+    s.check("np.arange(3).sum() == 3")
+    s.check("np.arange(3).sum() == 4")
+    s.raises("np.ones(2) + np.ones(3)", ValueError)
+    s.raises("np.ones(2) + np.ones(2)", ValueError)
+    assert s.asserts == 4
+    assert s.failed == ["np.arange(3).sum() == 4", "np.ones(2) + np.ones(2) should raise ValueError"]
 
 
 # ---------------------------------------------------------------- ch04.derivatives
@@ -121,4 +175,7 @@ def test_lessons_resolve_by_chapter_and_track():
     for lesson_id in LESSONS:
         lesson = course.get(lesson_id)
         assert lesson in course.resolve(lesson.chapter)
+    assert [les.id for les in course.resolve("day1")] == ["ch01.numpy"]
     assert [les.id for les in course.resolve("day4")] == ["ch04.derivatives", "ch04.dnn"]
+    ch01 = [les.id for les in course.resolve("ch01")]
+    assert ch01.index("ch01.functions") < ch01.index("ch01.numpy") < ch01.index("ch01.line")
