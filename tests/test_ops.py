@@ -192,3 +192,22 @@ def test_setitem_on_non_leaf_matches_torch():
 
     rng = np.random.default_rng(3)
     compare(_run(ms, fn), make_inputs([(3, 4), (4,)], rng), torch_fn=_run(torch, fn), name="setitem")
+
+
+NO_GRAD_CASES = [
+    ("argmax", lambda T, a: a.argmax()),
+    ("argmax_dim", lambda T, a: T.argmax(a, dim=1)),
+    ("argmax_keepdim", lambda T, a: a.argmax(0, keepdim=True)),
+    ("argmin_dim", lambda T, a: a.argmin(dim=-1)),
+    ("max_indices", lambda T, a: a.max(1).indices),
+    ("compare", lambda T, a: T.stack([(a > 0).long(), (a <= 0.5).long(), (a == a).long(), (a != 0).long()])),
+    ("sign_floor", lambda T, a: T.sign(a) + T.floor(a * 3.0)),
+]
+
+
+@pytest.mark.parametrize("name,fn", NO_GRAD_CASES, ids=[c[0] for c in NO_GRAD_CASES])
+def test_forward_only_ops_match_torch(name, fn):
+    a = np.random.default_rng(zlib.crc32(name.encode())).uniform(-2, 2, (3, 4))
+    got = fn(ms, ms.tensor(a)).numpy()
+    want = fn(torch, torch.tensor(a)).numpy()
+    assert got.dtype == want.dtype and np.array_equal(got, want), name
