@@ -9,7 +9,7 @@ from PIL import Image
 
 from mlseries import course, viz
 
-LESSONS = ("ch01.functions", "ch01.numpy", "ch04.derivatives", "ch04.dnn")
+LESSONS = ("ch01.functions", "ch01.numpy", "ch02.data", "ch04.derivatives", "ch04.dnn")
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,39 @@ def test_numpy_session_reports_a_false_assert():
     s.raises("np.ones(2) + np.ones(2)", ValueError)
     assert s.asserts == 4
     assert s.failed == ["np.arange(3).sum() == 4", "np.ones(2) + np.ones(2) should raise ValueError"]
+
+
+# ---------------------------------------------------------------- ch02.data
+
+def test_data_becomes_tensors_of_the_right_shapes(runs):
+    out, record, _ = runs("ch02.data")
+    m = record["metrics"]
+    assert m["text_tensor_shape"][0] == 4 and m["vocabulary"] > 1000
+    assert m["image_tensor_shape"][1:] == [1, 28, 28] and m["photo_tensor_shape"] == [3, 427, 640]
+    assert m["audio_tensor_shape"][:2] == [1, 513]
+    assert m["table_tensor_shape"] == [142, 13]
+    assert abs(m["image_z_mean"]) < 1e-3 and abs(m["image_z_std"] - 1) < 1e-3
+    assert m["audio_peak_error_hz"] <= m["audio_bin_hz"]
+    assert (m["table_minmax_min"], m["table_minmax_max"]) == (0.0, 1.0)
+    assert m["table_z_max_abs_mean"] < 1e-12 and m["table_z_max_std_error"] < 1e-12
+    assert {"text.png", "images.png", "audio.png", "tabular.png", "chord.wav"} <= set(record["files"])
+    assert (out / "chord.wav").stat().st_size > 16_000
+
+
+def test_audio_pieces(tmp_path):
+    from mlseries.course import ch02_data_audio as audio
+
+    rate = audio.SAMPLE_RATE
+    tone = np.sin(2 * np.pi * 440.0 * np.arange(rate) / rate)  # one second of A4
+    framed = audio.frames(tone, 1024, 256)
+    assert framed.shape == (1 + (rate - 1024) // 256, 1024)
+    assert np.array_equal(framed[3], tone[3 * 256:3 * 256 + 1024])
+    spec = audio.spectrogram(framed)
+    freqs = np.fft.rfftfreq(1024, 1 / rate)
+    assert abs(audio.spectrum_peaks(spec[5], freqs, 1)[0] - 440.0) < 1.0
+    audio.write_wav(tmp_path / "a.wav", tone * 0.5)
+    back = audio.read_wav(tmp_path / "a.wav")
+    assert np.max(np.abs(back - tone * 0.5)) <= 0.5 / 32767 + 1e-12
 
 
 # ---------------------------------------------------------------- ch04.derivatives
