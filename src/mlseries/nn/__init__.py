@@ -1,5 +1,10 @@
 """`mlseries.nn`: modules, parameters, losses, and (as submodules) functional, init, utils."""
 from . import functional, init, utils
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .conv import Conv2d, ConvTranspose2d
+from .dropout2d import Dropout2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .activation import (ELU, GELU, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softmin,
                          Softplus, Tanh)
 from .containers import ModuleDict, ModuleList, Sequential
@@ -19,4 +24,6 @@ __all__ = [
     "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "KLDivLoss", "BCELoss", "BCEWithLogitsLoss",
     "NLLLoss", "CrossEntropyLoss",
     "functional", "init", "utils",
+    "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "Dropout2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
 ]

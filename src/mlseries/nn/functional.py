@@ -401,3 +401,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction == "batchmean" and input.ndim:
         out = out * (1.0 / input.shape[0])
     return out
+
+
+# Image layers (convolution, pooling, batch norm, dropout2d, interpolate) live in their own file.
+from .functional_conv import *  # noqa: E402,F401,F403

@@ -1,0 +1,122 @@
+"""`Conv2d` and `ConvTranspose2d`: learned 2-D filters, initialised and printed as in PyTorch."""
+from .. import _dtype
+from .. import _functions as _fn
+from .._factories import empty
+from . import functional as F
+from .functional_conv import _pair
+from .linear import Linear
+from .module import Module
+from .parameter import Parameter
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+class _Conv2dBase(Module):
+    """What both layers share: weight and bias, PyTorch's default init, and the repr."""
+
+    transposed = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                 padding_mode, output_padding=0, dtype=None):
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                             f"divisible by groups ({groups})")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride, self.dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding")
+        self.output_padding = _pair(output_padding, "output_padding")
+        self.padding_mode = padding_mode
+        dtype = _dtype.default_float if dtype is None else dtype
+        # A transposed convolution's weight is (in, out/groups, kh, kw): conv2d's with the roles swapped.
+        shape = (in_channels, out_channels // groups) if self.transposed else (out_channels, in_channels // groups)
+        self.weight = Parameter(empty(*shape, *self.kernel_size, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    # PyTorch initialises convolutions exactly as Linear: weight U(−1/√fan_in, 1/√fan_in) through
+    # kaiming_uniform_(a=√5), the bias with the same bound; fan_in counts in_channels/groups × kernel.
+    reset_parameters = Linear.reset_parameters
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if isinstance(self.padding, str) or self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv2d(_Conv2dBase):
+    """Slide `out_channels` filters of size in_channels/groups × kernel_size over (N, C, H, W).
+
+    Output size per spatial dimension: ⌊(size + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype=dtype)
+
+    def forward(self, input):
+        if self.padding_mode == "zeros":
+            return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        # Other modes pad explicitly first (F.pad lists the last dimension first), then convolve unpadded.
+        if isinstance(self.padding, str):
+            pads = F._conv_pads(self.padding, self.kernel_size, self.dilation, self.stride)
+        else:
+            pads = (self.padding[0],) * 2 + (self.padding[1],) * 2
+        padded = _fn.pad(input, (pads[2], pads[3], pads[0], pads[1]), mode=self.padding_mode)
+        return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_Conv2dBase):
+    """The transpose (gradient) of a convolution, used to upsample: each input pixel stamps the
+    kernel onto the output, `stride` pixels apart.
+
+    Output size: (size − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1.
+    """
+
+    transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose2d only supports padding_mode='zeros', got {padding_mode!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, output_padding=output_padding, dtype=dtype)
+
+    def forward(self, input, output_size=None):
+        output_padding = self.output_padding
+        if output_size is not None:
+            output_padding = self._output_padding_for(input, output_size)
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups, self.dilation)
+
+    def _output_padding_for(self, input, output_size):
+        """The output_padding that makes the output `output_size` (its last two entries)."""
+        want = tuple(output_size)[-2:]
+        pads = []
+        for d, size in enumerate(want):
+            smallest = ((input.shape[-2 + d] - 1) * self.stride[d] - 2 * self.padding[d]
+                        + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            if not smallest <= size < smallest + max(self.stride[d], self.dilation[d]):
+                raise ValueError(f"ConvTranspose2d: requested output size {tuple(want)} is not reachable from an "
+                                 f"input of size {tuple(input.shape[-2:])}; dimension {d} can be "
+                                 f"{smallest}..{smallest + max(self.stride[d], self.dilation[d]) - 1}")
+            pads.append(size - smallest)
+        return tuple(pads)
