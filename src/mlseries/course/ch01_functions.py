@@ -101,7 +101,8 @@ def plot_rational():
         ax.plot(*with_gaps(x, (2 * x + 1) / (x - 2), 8), label="y = (2x + 1)/(x − 2)")
         ax.plot(*with_gaps(x, 1 / (x ** 2 + 1), 8), label="y = 1/(x² + 1)")
     ax.axvline(2, color="C1", ls=":", lw=1)
-    ax.axhline(2, color="C1", ls=":", lw=1, label=viz.text("渐近线 x = 2, y = 2", "asymptotes x = 2, y = 2"))
+    ax.axhline(2, color="C1", ls=":", lw=1,
+               label=viz.text("渐近线 x = 2, y = 2", "asymptotes x = 2, y = 2"))
     _panel(ax, viz.text("有理函数：分母为零处有渐近线", "Rational: asymptotes where the denominator is 0",
                         sep="\n"),
            ylim=(-8, 8), legend="lower left")
@@ -115,7 +116,8 @@ def plot_exponential():
     for base, name in [(2.0, "2ˣ"), (np.e, "eˣ"), (3.0, "3ˣ"), (0.5, "(1/2)ˣ")]:
         ax.plot(x, base ** x, label=f"y = {name}")
     ax.plot([0], [1], "ko", ms=5)
-    ax.annotate(viz.text("都经过 (0, 1)", "all pass through (0, 1)", sep="\n"), (0, 1), xytext=(-1.5, 5.5),
+    ax.annotate(viz.text("都经过 (0, 1)", "all pass through (0, 1)", sep="\n"), (0, 1),
+                xytext=(-1.5, 5.5),
                 arrowprops=dict(arrowstyle="->"))
     _panel(ax, viz.text("指数函数 y = aˣ：增长（a > 1）或衰减（a < 1）",
                         "Exponential y = aˣ: growth (a > 1), decay (a < 1)", sep="\n"),

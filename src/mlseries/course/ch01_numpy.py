@@ -93,7 +93,8 @@ def _draw_grid(ax, values, picked, title):
     ax.imshow(colors, cmap="Blues", vmin=-0.3, vmax=1.6)
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, str(v), ha="center", va="center", fontsize=12,
-                color="white" if picked[i, j] else "black", fontweight="bold" if picked[i, j] else None)
+                color="white" if picked[i, j] else "black",
+                fontweight="bold" if picked[i, j] else None)
     ax.set_xticks(range(cols))
     ax.set_yticks(range(rows))
     ax.set_xticks(np.arange(-0.5, cols), minor=True)

@@ -68,7 +68,8 @@ def plot_text(text):
     left.hist(lengths, bins=np.arange(0, lengths.max() + 10, 10), color=viz.COLORS["data"])
     left.axvline(TEXT_LEN, color=viz.COLORS["learned"], ls="--",
                  label=viz.text(f"截断长度 {TEXT_LEN}（{np.mean(lengths <= TEXT_LEN):.0%} 的评论更短）",
-                                f"cut at {TEXT_LEN} ({np.mean(lengths <= TEXT_LEN):.0%} are shorter)"))
+                                f"cut at {TEXT_LEN} "
+                                f"({np.mean(lengths <= TEXT_LEN):.0%} are shorter)"))
     left.set(title=viz.text("评论长度（字符）", "Review length in characters"), xlim=(0, 300),
              xlabel=viz.text("字符数", "characters"), ylabel=viz.text("评论数", "reviews"))
     left.legend(loc="upper right")
@@ -105,7 +106,10 @@ def images_to_tensor(ctx):
     ctx.log(f"  photo: {photo.shape} (height, width, RGB) -> tensor {tuple(chw.shape)} "
             "(channels first, as conv layers expect)")
     digits = datasets.Digits(train=None)
-    return dict(mnist=images, label=int(mnist.targets[0].item()), digit8=digits.data.numpy()[0] // 16,
+    # the 8×8 digits were stored as 0-16 and scaled to 0-255; undo that to show the originals
+    # (dividing first turns the uint8 into floats: uint8 · 16 would overflow)
+    digit8 = np.rint(digits.data.numpy()[0] / 255 * 16).astype(int)
+    return dict(mnist=images, label=int(mnist.targets[0].item()), digit8=digit8,
                 photo=photo, shape=tuple(x.shape), photo_shape=tuple(chw.shape),
                 z_mean=float(z.mean()), z_std=float(z.std()), transforms_agree=same)
 
@@ -146,7 +150,8 @@ def audio_to_tensor(ctx, rng):
     write_wav(path, wave)
     samples = read_wav(path)                                           # what any WAV reader gives
     ctx.log(f"\nAudio: {len(wave)} samples at {SAMPLE_RATE} Hz ({len(wave) / SAMPLE_RATE:.1f} s), "
-            f"chords {' then '.join(name for name, _ in CHORDS)}, written to {path.name} and read back")
+            f"chords {' then '.join(name for name, _ in CHORDS)}, "
+            f"written to {path.name} and read back")
     ctx.log(f"  first samples: {np.round(samples[:6], 4).tolist()}")
     framed = frames(samples, FRAME, HOP)                               # (n_frames, FRAME)
     spec = spectrogram(framed)                                         # (n_frames, FRAME // 2 + 1)

@@ -67,7 +67,7 @@ def numeric_jacobian(f, x, h=H):
     return np.stack(columns, axis=1)  # (m, n)
 
 
-# ---------------------------------------------------------------- 2. activations and their derivatives
+# ---------------------------------------------------------------- 2. activations, derivatives
 
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
@@ -184,7 +184,8 @@ def build_checks(rng, points, rows):
          numeric_gradient(lambda q: bce(sigmoid(q), y01), logits[:, 0])),
         ("cross_entropy_p", "cross-entropy (p)", "−y/(pN)", d_cross_entropy(probs, onehot),
          numeric_gradient(lambda q: cross_entropy(q, onehot), probs)),
-        ("cross_entropy_logits", "cross-entropy (logits)", "(softmax(z) − y)/N", d_cross_entropy_logits(logits, onehot),
+        ("cross_entropy_logits", "cross-entropy (logits)", "(softmax(z) − y)/N",
+         d_cross_entropy_logits(logits, onehot),
          numeric_gradient(lambda q: cross_entropy(softmax(q), onehot), logits)),
     ]
 
@@ -254,8 +255,10 @@ def plot_activations():
     for ax, (name, f, df) in zip(axes, [("sigmoid", sigmoid, d_sigmoid), ("tanh", np.tanh, d_tanh),
                                         ("ReLU", relu, d_relu)]):
         ax.plot(z, f(z), color=viz.COLORS["data"], label=f"{name}(z)")
-        ax.plot(z, df(z), "--", color=viz.COLORS["learned"], label=viz.text("解析导数", "analytic derivative"))
-        ax.plot(dots, central_difference(f, dots), "o", ms=5, mfc="none", color=viz.COLORS["reference"],
+        ax.plot(z, df(z), "--", color=viz.COLORS["learned"],
+                label=viz.text("解析导数", "analytic derivative"))
+        ax.plot(dots, central_difference(f, dots), "o", ms=5, mfc="none",
+                color=viz.COLORS["reference"],
                 label=viz.text("数值导数", "numeric derivative"))
         ax.set(title=name, xlabel="z", ylabel=viz.text("值", "value"))
         ax.legend(loc="upper left")
@@ -301,7 +304,7 @@ def plot_losses():
 
 
 def plot_gradient_field():
-    """Contours of f(x, y) = x²y + sin y with its gradient: arrows cross the contours at right angles."""
+    """Contours of f(x, y) = x²y + sin y and its gradient, which crosses them at right angles."""
     gx, gy = np.meshgrid(np.linspace(-2, 2, 200), np.linspace(-2, 2, 200))
     ax_x, ax_y = np.meshgrid(np.linspace(-1.8, 1.8, 13), np.linspace(-1.8, 1.8, 13))
     fig = viz.figure(figsize=(6.5, 5.5))
@@ -397,7 +400,8 @@ def run(ctx):
         for i in range(3):
             ctx.log(f"  analytic {flat_a[i]: .12f}   numeric {flat_n[i]: .12f}   "
                     f"|diff| {abs(flat_a[i] - flat_n[i]):.1e}")
-    ctx.log("\n" + format_table(["derivative", "analytic formula", "values", "max |analytic − numeric|"],
+    headers = ["derivative", "analytic formula", "values", "max |analytic − numeric|"]
+    ctx.log("\n" + format_table(headers,
                                 [(n, f, c, f"{e:.2e}") for n, f, e, c in rows], "<<>>"))
     table = ctx.path("derivative_checks.csv")
     table.write_text("derivative,formula,values,max_abs_error\n" + "".join(

@@ -173,7 +173,7 @@ def walk_through(ctx, params):
     x, h, p = outs
     grads = backward(params, outs, XOR_Y, "sigmoid")
     (dW1, db1), (dW2, db2) = grads
-    dz2 = (p - XOR_Y) / 4
+    dz2 = (p - XOR_Y) / len(XOR_Y)
     show = [
         ("x  (4, 2)  the four XOR inputs", x),
         ("W1 (2, 2)", W1), ("b1 (2,)", b1), ("W2 (2, 1)", W2), ("b2 (1,)", b2),
@@ -380,7 +380,7 @@ def run(ctx):
             f"hand vs finite differences {gap_221_numeric:.2e}")
 
     # 2. train it on XOR from several random starts: the net can draw XOR, but gradient
-    #    descent from some starts settles in a local minimum with one point wrong (loss ≈ 0.35)
+    #    descent from some starts settles in a local minimum with points still wrong
     starts = [init_params((2, 2, 1), ctx.rng(100 + k)) for k in range(XOR_STARTS)]
     xor_losses = [train_xor(p, settings["xor_steps"]) for p in ctx.progress(starts, "XOR starts")]
     solved = [accuracy(p, XOR_X, XOR_Y, "sigmoid") == 1.0 for p in starts]
