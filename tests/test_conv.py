@@ -22,6 +22,7 @@ CONV_CASES = [
     ((2, 4, 6, 7), (6, 2, 3, 3), dict(groups=2, padding=1)),
     ((1, 6, 5, 5), (6, 1, 3, 3), dict(groups=6, stride=2, padding=1)),  # depthwise
     ((2, 3, 8, 7), (5, 3, 1, 1), dict()),  # 1×1
+    ((1, 2, 4, 5), (3, 2, 1, 2), dict(padding=1)),  # padding beyond the kernel's reach
     ((2, 1, 6, 6), (3, 1, 4, 4), dict(padding="same")),  # even kernel: extra padding on the bottom/right
     ((2, 2, 7, 5), (3, 2, 3, 3), dict(padding="valid", dilation=(1, 2))),
     ((3, 5, 5), (2, 3, 3, 3), dict(padding=1)),  # unbatched (C, H, W)
@@ -177,3 +178,16 @@ def test_conv_errors_name_the_problem():
         F.conv2d(x, ms.randn(4, 3, 3, 3), stride=2, padding="same")
     with pytest.raises(ValueError, match="output_padding"):
         F.conv_transpose2d(x, ms.randn(3, 2, 3, 3), stride=2, output_padding=2)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 3000], ids=["one-image-blocks", "uneven-blocks"])
+def test_conv_blocked_over_the_batch_matches_torch(monkeypatch, block_bytes):
+    """im2col runs a block of images at a time; tiny blocks (and a short last block) change nothing."""
+    from mlseries import _ops_conv
+    monkeypatch.setattr(_ops_conv, "_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(21)
+    kw = dict(stride=2, padding=1, groups=2)
+    compare(lambda x, w, b: F.conv2d(x, w, b, **kw), make_inputs([(5, 4, 7, 6), (6, 2, 3, 3), (6,)], rng),
+            torch_fn=lambda x, w, b: TF.conv2d(x, w, b, **kw), name="blocked conv2d")
+    compare(lambda x, w: F.conv_transpose2d(x, w, **kw), make_inputs([(5, 4, 4, 3), (4, 3, 3, 3)], rng),
+            torch_fn=lambda x, w: TF.conv_transpose2d(x, w, **kw), name="blocked conv_transpose2d")

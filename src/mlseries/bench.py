@@ -75,6 +75,85 @@ class MLPStep:
         return loss.item()
 
 
+class _ImageStep:
+    """A classifier training step on random images: the same architecture in both frameworks
+    (built by `build(nn, F)`), weights drawn from one seeded NumPy stream, Adam, cross-entropy."""
+
+    input_shape = ()
+    classes = 10
+
+    def __init__(self, framework, seed=0):
+        rng = np.random.default_rng(seed)
+        self.x = rng.standard_normal(self.input_shape).astype(np.float32)
+        self.y = rng.integers(0, self.classes, self.input_shape[0])
+        self.framework = framework
+        if framework == "mlseries":
+            import mlseries as T
+            from mlseries import nn, optim
+        else:
+            import torch as T
+            from torch import nn, optim
+        self.T = T
+        self.model = self.build(nn, nn.functional)
+        with T.no_grad():
+            for name, p in self.model.named_parameters():
+                p.copy_(T.tensor(_initial_value(name, tuple(p.shape), rng)))
+        self.opt = optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.xt, self.yt = T.tensor(self.x), T.tensor(self.y)
+
+    def step(self):
+        loss = self.loss_fn(self.model(self.xt), self.yt)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+
+def _initial_value(name, shape, rng):
+    """PyTorch-like init: weights U(±1/√fan_in); a norm layer's scale near 1, biases near 0."""
+    if len(shape) >= 2:
+        bound = 1 / np.sqrt(np.prod(shape[1:]))
+        return rng.uniform(-bound, bound, shape).astype(np.float32)
+    centre = 1.0 if name.split(".")[-2].startswith("bn") and name.endswith("weight") else 0.0
+    return (centre + rng.uniform(-0.1, 0.1, shape)).astype(np.float32)
+
+
+@workload("cnn", "ch07.cnn: conv(1→32)-relu-pool-conv(32→64)-relu-pool-fc(3136→128)-fc(10), batch 64×1×28×28, "
+          "Adam, cross-entropy", 2.5)
+class CNNStep(_ImageStep):
+    input_shape = (64, 1, 28, 28)
+
+    @staticmethod
+    def build(nn, F):
+        return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+@workload("resblock", "ResNet basic block (conv3×3-BN-relu-conv3×3-BN + identity, relu), 64 channels, "
+          "batch 32×64×16×16, global-average-pool + linear head, Adam, cross-entropy", 2.5)
+class ResBlockStep(_ImageStep):
+    input_shape = (32, 64, 16, 16)
+
+    @staticmethod
+    def build(nn, F):
+        class BasicBlock(nn.Module):
+            def __init__(self, channels):
+                super().__init__()
+                self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+                self.bn1 = nn.BatchNorm2d(channels)
+                self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+                self.bn2 = nn.BatchNorm2d(channels)
+
+            def forward(self, x):
+                out = F.relu(self.bn1(self.conv1(x)))  # (B, 64, 16, 16)
+                out = self.bn2(self.conv2(out))
+                return F.relu(out + x)
+
+        return nn.Sequential(BasicBlock(64), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+
 def _time_block(step, n, settle=0.2):
     # NumPy's OpenBLAS threads keep spinning for a while after their last call, and PyTorch's
     # OpenMP threads likewise; on a 2-core machine that spinning steals a core from whichever
