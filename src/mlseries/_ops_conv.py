@@ -396,23 +396,38 @@ def _per_channel(v, ndim):
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _channel_sum_of(*arrays):
+    """Σ over every dimension but 1 of the product of `arrays` (N, C, *), as a (C,) vector.
+    einsum follows the memory order, so channels-last input costs no more than ordinary."""
+    letters = "nc" + "hwdl"[:arrays[0].ndim - 2]
+    return np.einsum(",".join([letters] * len(arrays)) + "->c", *arrays)
+
+
 class BatchNorm(Function):
     """Training-mode batch normalisation over every dimension but the channel one (1):
-    y = (x − mean) / √(var + eps) · weight + bias, with the batch mean and biased variance given
-    (the caller computed them to update the running statistics too)."""
+    y = (x − mean) / √(var + eps) · weight + bias with the batch's mean and biased variance,
+    which it also leaves in the dict `stats` (the caller moves the running averages with them).
+    Forward keeps x̂ and 1/σ; backward is the closed form, in Tensor operations."""
 
-    def forward(self, x, *affine, mean=None, var=None, eps=1e-5, has_weight=False, has_bias=False):
+    def forward(self, x, *affine, eps=1e-5, has_weight=False, has_bias=False, stats=None):
         self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat = x - mean.reshape(shape)
-        xhat *= invstd.reshape(shape)
-        self.xhat, self.invstd = xhat, invstd.astype(x.dtype, copy=False)
-        if not affine:
-            return xhat.copy()
-        out = xhat * affine[0].reshape(shape) if has_weight else xhat.copy()
-        if has_bias:
-            out += affine[-1].reshape(shape)
+        count = x.size // x.shape[1]
+        mean = _channel_sum_of(x) / x.dtype.type(count)
+        xhat = x - _per_channel(mean, x.ndim)  # centred for now
+        var = _channel_sum_of(xhat, xhat) / x.dtype.type(count)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat *= _per_channel(invstd, x.ndim)
+        self.xhat, self.invstd = xhat, invstd
+        if stats is not None:
+            stats.update(mean=mean, var=var, count=count)
+        weight = affine[0] if has_weight else None
+        bias = affine[-1] if has_bias else None
+        if weight is None:
+            out = xhat.copy() if bias is None else xhat + _per_channel(bias, x.ndim)
+        else:
+            out = xhat * _per_channel(weight, x.ndim)
+            if bias is not None:
+                out += _per_channel(bias, x.ndim)
         return out
 
     def backward(self, g):
@@ -426,13 +441,14 @@ class BatchNorm(Function):
             centred = x - x.mean(axes, keepdim=True)
             invstd = ((centred * centred).mean(axes, keepdim=True) + self.eps) ** -0.5
             xhat = centred * invstd
+            gb, gw = g.sum(axes), (g * xhat).sum(axes)
         else:
             xhat, invstd = _const(self.xhat), _const(_per_channel(self.invstd, nd))
-        gb = g.sum(axes)  # (C,)
-        gw = (g * xhat).sum(axes)  # (C,)
-        scale = invstd * _per_channel(self.inputs[1], nd) if self.has_weight else invstd
-        # dx = w/σ · (g − mean(g) − x̂·mean(g·x̂)): the two means are gb/count and gw/count.
-        gx = (g - _per_channel(gb, nd) * (1.0 / count) - xhat * _per_channel(gw, nd) * (1.0 / count)) * scale
+            gb, gw = _const(_channel_sum_of(g._data)), _const(_channel_sum_of(g._data, self.xhat))
+        scale = invstd * _per_channel(self.inputs[1], nd) if self.has_weight else invstd  # (1, C, 1, 1)
+        # dx = w/σ · (g − mean(g) − x̂·mean(g·x̂)), where the two means are gb/count and gw/count;
+        # the per-channel factors are combined first so the big arrays see four passes.
+        gx = (g - _per_channel(gb, nd) * (1.0 / count)) * scale - xhat * (_per_channel(gw, nd) * scale * (1.0 / count))
         grads = [gx]
         if self.has_weight:
             grads.append(gw)

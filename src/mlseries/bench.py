@@ -102,12 +102,7 @@ class _ImageStep:
         self.loss_fn = nn.CrossEntropyLoss()
         self.xt, self.yt = T.tensor(self.x), T.tensor(self.y)
 
-    def step(self):
-        loss = self.loss_fn(self.model(self.xt), self.yt)
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        return loss.item()
+    step = MLPStep.step  # the same training step: forward, loss, zero_grad, backward, Adam
 
 
 def _initial_value(name, shape, rng):
@@ -154,6 +149,17 @@ class ResBlockStep(_ImageStep):
         return nn.Sequential(BasicBlock(64), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
+def _limit_blas_threads(threads):
+    # On a machine whose cores other work also wants, a BLAS pool of one thread per core waits on
+    # threads the scheduler has paused (measured here: 2 threads 4-5x slower than 1 under load,
+    # for both frameworks); a cap shows the engine's own cost rather than that contention.
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise SystemExit("--threads needs threadpoolctl (pip install threadpoolctl)") from None
+    threadpool_limits(threads, user_api="blas")  # stays in force for the rest of the process
+
+
 def _time_block(step, n, settle=0.2):
     # NumPy's OpenBLAS threads keep spinning for a while after their last call, and PyTorch's
     # OpenMP threads likewise; on a 2-core machine that spinning steals a core from whichever
@@ -165,10 +171,13 @@ def _time_block(step, n, settle=0.2):
     return (time.perf_counter() - start) / n
 
 
-def time_workload(name, rounds=7, steps=10, warmup=3):
-    """Median seconds per step for the engine and for PyTorch, timed alternately in this process."""
+def time_workload(name, rounds=7, steps=10, warmup=3, threads=None):
+    """Median seconds per step for the engine and for PyTorch, timed alternately in this process.
+    `threads` caps both: PyTorch's intra-op pool and NumPy's BLAS (default: one per core)."""
     import torch
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    if threads:
+        _limit_blas_threads(threads)
     cls = WORKLOADS[name]
     engine, reference = cls("mlseries"), cls("torch")
     for _ in range(warmup):
@@ -214,14 +223,14 @@ def _mib(n):
     return "n/a" if n is None else f"{n / 2**20:.1f} MiB"
 
 
-def run(names=None, rounds=7, steps=10, memory=True, out=print):
+def run(names=None, rounds=7, steps=10, memory=True, out=print, threads=None):
     names = names or list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         raise SystemExit(f"unknown workload {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
     rows = []
     for name in names:
-        ours, theirs = time_workload(name, rounds=rounds, steps=steps)
+        ours, theirs = time_workload(name, rounds=rounds, steps=steps, threads=threads)
         row = {"workload": name, "description": WORKLOADS[name].description,
                "mlseries_ms": ours * 1e3, "torch_ms": theirs * 1e3, "ratio": ours / theirs,
                "target": WORKLOADS[name].target}
@@ -246,13 +255,16 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=10, help="training steps per block")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--threads", type=int, help="cap PyTorch's and NumPy's BLAS threads for the timing "
+                                                    "(default: one per core)")
     args = parser.parse_args(argv)
     try:
         import torch  # noqa: F401
     except ImportError:
         raise SystemExit("mlseries bench compares against PyTorch: install it first "
                          "(pip install torch==2.13.0 for the CPU build)") from None
-    rows = run(args.workloads, rounds=args.rounds, steps=args.steps, memory=not args.no_memory)
+    rows = run(args.workloads, rounds=args.rounds, steps=args.steps, memory=not args.no_memory,
+               threads=args.threads)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

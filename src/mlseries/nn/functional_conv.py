@@ -255,51 +255,31 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"batch_norm: {what} should have {c} elements (one per channel), got shape {tuple(t.shape)}")
-    x = input._data
+    dt = input._data.dtype
     shape = (1, c) + (1,) * (input.ndim - 2)
     if training:
-        count = x.size // c
-        if count <= 1:
+        if input.numel() // c <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
                              f"of shape {tuple(input.shape)}")
-        mean, var = _channel_moments(x)
-        if running_mean is not None:
-            running_mean._data *= 1.0 - momentum
-            running_mean._data += momentum * mean
-            running_mean._version += 1
-        if running_var is not None:
-            running_var._data *= 1.0 - momentum
-            running_var._data += (momentum * count / (count - 1)) * var
-            running_var._version += 1
+        stats = {}
         affine = [t for t in (weight, bias) if t is not None]
-        return BatchNorm.apply(input, *affine, mean=mean, var=var, eps=eps,
-                               has_weight=weight is not None, has_bias=bias is not None)
+        out = BatchNorm.apply(input, *affine, eps=eps, has_weight=weight is not None, has_bias=bias is not None,
+                              stats=stats)
+        count = stats["count"]
+        for running, batch in ((running_mean, stats["mean"]), (running_var, stats["var"] * (count / (count - 1)))):
+            if running is not None:
+                running._data *= 1.0 - momentum
+                running._data += momentum * batch
+                running._version += 1
+        return out
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: evaluation mode (training=False) needs running_mean and running_var")
-    invstd = (1.0 / np.sqrt(running_var._data + eps)).astype(x.dtype)
+    invstd = (1.0 / np.sqrt(running_var._data + eps)).astype(dt)
     scale = _const(invstd.reshape(shape))
     if weight is not None:
         scale = scale * _fn.reshape(weight, shape)
-    out = (input - _const(running_mean._data.reshape(shape).astype(x.dtype))) * scale
+    out = (input - _const(running_mean._data.reshape(shape).astype(dt))) * scale
     return out + _fn.reshape(bias, shape) if bias is not None else out
-
-
-def _channel_moments(x):
-    """Per-channel mean and biased variance of (N, C, *), in x's dtype. Channels-last memory
-    (what convolutions return) is reduced as a (pixels, C) matrix."""
-    c = x.shape[1]
-    rows = np.moveaxis(x, 1, -1)
-    if rows.flags.c_contiguous:
-        rows = rows.reshape(-1, c)
-        mean = rows.mean(0)
-        centred = rows - mean
-        var = np.einsum("ij,ij->j", centred, centred) / rows.shape[0]
-    else:
-        axes = (0,) + tuple(range(2, x.ndim))
-        mean = x.mean(axes)
-        centred = x - mean.reshape((1, c) + (1,) * (x.ndim - 2))
-        var = np.square(centred).mean(axes)
-    return mean.astype(x.dtype, copy=False), var.astype(x.dtype, copy=False)
 
 
 # ---- dropout and resizing ---------------------------------------------------------------------

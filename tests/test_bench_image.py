@@ -1,0 +1,16 @@
+"""The image benchmark workloads train the same network in both frameworks: equal losses step by
+step (a whole conv / pool / batch-norm / Adam training step checked against PyTorch)."""
+import numpy as np
+import pytest
+import torch
+
+from mlseries.bench import WORKLOADS
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("name", ["cnn", "resblock"])
+def test_image_workload_losses_match_torch(name):
+    ours, theirs = WORKLOADS[name]("mlseries"), WORKLOADS[name]("torch")
+    for _ in range(3):
+        np.testing.assert_allclose(ours.step(), theirs.step(), rtol=2e-4)
