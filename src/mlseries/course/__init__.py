@@ -16,7 +16,11 @@ from .runner import LessonResult, run_lesson, run_lessons
 from . import ch01_functions  # noqa: E402,F401
 from . import ch01_numpy  # noqa: E402,F401
 from . import ch01_line  # noqa: E402,F401  (lesson modules register themselves on import)
+from . import ch02_principle  # noqa: E402,F401
 from . import ch02_data  # noqa: E402,F401
+from . import ch03_binary  # noqa: E402,F401
+from . import ch03_mnist  # noqa: E402,F401
+from . import ch03_optimizers  # noqa: E402,F401
 from . import ch04_derivatives  # noqa: E402,F401
 from . import ch04_dnn  # noqa: E402,F401
 
