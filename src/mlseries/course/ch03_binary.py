@@ -147,7 +147,8 @@ def plot_boundary(x, y, w, accuracy):
 
 
 def plot_training(curve, history, updates_per_epoch):
-    """Loss and accuracy on all 200 points after every update, with fit()'s epoch values."""
+    """Loss and accuracy on all 200 points after every update, with the values fit() logs
+    (running means over each epoch, so they lag behind the model at the epoch's end)."""
     fig = viz.figure(figsize=(10, 4))
     left, right = fig.subplots(1, 2)
     steps = np.arange(len(curve))
@@ -155,13 +156,13 @@ def plot_training(curve, history, updates_per_epoch):
     for ax, column, key, label in ((left, 0, "loss", viz.text("交叉熵", "cross-entropy")),
                                    (right, 1, "accuracy", viz.text("准确率", "accuracy"))):
         ax.plot(steps, curve[:, column], color=viz.COLORS["learned"], lw=1.2,
-                label=viz.text("全部 200 点（每次更新后）", "all 200 points, after each update"))
+                label=viz.text("全部 200 点", "all 200 points"))
         ax.plot(epoch_ends, history[key], "o", color=viz.COLORS["data"],
-                label=viz.text("fit() 的轮次平均", "fit()'s epoch mean (running)"))
+                label=viz.text("fit() 每轮的均值", "fit()'s epoch mean"))
         for end in epoch_ends[:-1]:
             ax.axvline(end, color="0.8", lw=0.8, zorder=0)
         ax.set(xlabel=viz.text("更新次数（batch_size=1）", "updates (batch_size=1)"), ylabel=label)
-        ax.legend(loc="upper right" if key == "loss" else "lower right")
+        ax.legend(loc="center right")
     left.set_title(viz.text("损失", "Loss"))
     right.set_title(viz.text("准确率", "Accuracy"))
     return fig
