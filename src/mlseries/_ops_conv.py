@@ -1,8 +1,8 @@
 """Image primitives and their derivatives: convolution, pooling, batch normalisation.
 
 Layout. Tensors are (N, C, H, W) as in PyTorch, but these operations compute in channels-last
-memory (N, H, W, C): im2col then copies whole channel vectors per kernel tap, one matrix multiply
-does the convolution, and its result is already channels-last. Outputs are those arrays *viewed*
+memory (N, H, W, C): im2col then copies whole channel vectors per kernel tap, a matrix multiply
+per block of images does the convolution, and its result is already channels-last. Outputs are those arrays *viewed*
 as (N, C, H, W) (a transpose, no copy); NumPy's elementwise operations keep the memory order of
 their inputs, so relu, the next convolution or pool find their input channels-last again and
 take it without copying. Nothing depends on the layout for correctness: an input in ordinary
@@ -16,7 +16,10 @@ likewise: max pool gathers at the argmax and its gradient scatters there (`MaxPo
 `AvgPool2dSpread`). So `create_graph=True` gives second derivatives through all of them
 (WGAN-GP needs that through conv2d).
 
-Every loop below runs over kernel taps (k·k vectorised slice copies), never over pixels.
+Batch normalisation is one fused node: forward keeps x̂ and 1/σ, backward is the closed form.
+
+Every loop below runs over kernel taps (k·k vectorised slice copies) or blocks of images, never
+over pixels.
 """
 from typing import NamedTuple
 
@@ -95,9 +98,12 @@ def _crop(xp, geom):
 
 
 # im2col columns are built a block of images at a time, about this many bytes per block: small
-# enough to stay in a core's L2 cache between being written and being multiplied (measured: 1.3-1.6x
-# faster than one whole-batch im2col, and the columns need not be kept for the backward pass).
-_BLOCK_BYTES = 1 << 20
+# enough to stay in cache between being written and being multiplied, and the columns need not be
+# kept for the backward pass. Measured on the 2-core machines (cnn and resblock training steps):
+# with one BLAS thread 1-4 MiB blocks run 1.3x faster than whole-batch columns; with two BLAS
+# threads on a busy machine every extra matrix multiply costs a thread hand-off, so larger blocks
+# win there. 4 MiB is as fast as the best in the first case and half-way in the second.
+_BLOCK_BYTES = 4 << 20
 
 
 def _blocks(n, geom, channels, itemsize):
@@ -129,14 +135,22 @@ def _im2col(xp5, geom):
 
 
 def _spread(geom, xp, value_at):
-    """Add `value_at(t, (i, j))` into the padded input `xp` (N, Hp, Wp, ...) at the positions tap
-    t reads, for every tap: the adjoint of reading them."""
-    disjoint = geom.disjoint  # then a plain write does: nothing else lands there
+    """Add `value_at(t, (i, j), out)` into the padded input `xp` (N, Hp, Wp, ...) at the positions
+    tap t reads, for every tap: the adjoint of reading them. When no two taps share a position,
+    value_at writes straight into its place (`out`); otherwise out is None and it returns the value."""
+    disjoint = geom.disjoint
     for t, (ij, (rows, columns)) in enumerate(geom.taps()):
         if disjoint:
-            xp[:, rows, columns] = value_at(t, ij)
+            value_at(t, ij, xp[:, rows, columns])
         else:
-            xp[:, rows, columns] += value_at(t, ij)
+            xp[:, rows, columns] += value_at(t, ij, None)
+
+
+def _copy_into(value, out):
+    if out is None:
+        return value
+    np.copyto(out, value)
+    return out
 
 
 def _padded_zeros(n, geom, channels, dtype):
@@ -250,7 +264,7 @@ class ConvTranspose2d(Function):
         for block in blocks:
             rows = _rows(y[block], groups)  # (M, G, O/G)
             cols = _grouped_matmul(rows, wt, buffer[:rows.shape[0]]).reshape(-1, ho, wo, groups, kh, kw, cg)
-            _spread(geom, xp[block], lambda t, ij: cols[:, :, :, :, ij[0], ij[1]])
+            _spread(geom, xp[block], lambda t, ij, out: _copy_into(cols[:, :, :, :, ij[0], ij[1]], out))
         return _unpad(xp, geom)
 
     def backward(self, gg):
@@ -344,7 +358,7 @@ class MaxPool2dScatter(Function):
         picked = np.empty(argmax.shape, g.dtype)
 
         dx = _padded_zeros(g.shape[0], geom, g.shape[1:2], g.dtype)
-        _spread(geom, dx, lambda t, ij: np.multiply(gh, argmax == t, out=picked))
+        _spread(geom, dx, lambda t, ij, out: np.multiply(gh, argmax == t, out=picked if out is None else out))
         return _unpad(dx, geom)
 
     def backward(self, gg):
@@ -379,7 +393,7 @@ class AvgPool2dSpread(Function):
         self.geom, self.scale = geom, scale
         gs = _nhwc(g) * scale
         dx = _padded_zeros(g.shape[0], geom, g.shape[1:2], g.dtype)
-        _spread(geom, dx, lambda t, ij: gs)
+        _spread(geom, dx, lambda t, ij, out: _copy_into(gs, out))
         return _unpad(dx, geom)
 
     def backward(self, gg):
