@@ -23,6 +23,9 @@ from . import ch03_mnist  # noqa: E402,F401
 from . import ch03_optimizers  # noqa: E402,F401
 from . import ch04_derivatives  # noqa: E402,F401
 from . import ch04_dnn  # noqa: E402,F401
+from . import ch05_autodiff  # noqa: E402,F401
+from . import ch05_micrograd  # noqa: E402,F401
+from . import ch05_tinygrad  # noqa: E402,F401
 from . import ch07_conv  # noqa: E402,F401
 
 __all__ = ["CHAPTERS", "TRACKS", "Chapter", "Lesson", "LessonResult", "RunContext", "Track",
