@@ -26,6 +26,8 @@ from . import ch04_dnn  # noqa: E402,F401
 from . import ch05_autodiff  # noqa: E402,F401
 from . import ch05_micrograd  # noqa: E402,F401
 from . import ch05_tinygrad  # noqa: E402,F401
+from . import ch06_train  # noqa: E402,F401
+from . import ch06_diagnose  # noqa: E402,F401
 from . import ch07_conv  # noqa: E402,F401
 
 __all__ = ["CHAPTERS", "TRACKS", "Chapter", "Lesson", "LessonResult", "RunContext", "Track",
