@@ -14,7 +14,6 @@ from .. import _functions as _fn
 from .. import _ops
 from .._ops_conv import (AvgPool2d, BatchNorm, Conv2d, ConvTranspose2d, Geometry, MaxPool2d, _const,
                         max_and_argmax)
-from .._tensor import Tensor
 from ..random import _gen
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
