@@ -5,6 +5,8 @@
     (x.tanh() ** 2).sum().backward()
     x.grad
 """
+import builtins as _builtins  # this namespace shadows int, max, ... with PyTorch's names
+
 from . import _malloc  # noqa: F401  (first: tunes the allocator for big temporary arrays)
 from ._dtype import (bool, dtype, float16, float32, float64, int8, int16, int32, int64,  # noqa: A004
                      uint8)
@@ -33,6 +35,19 @@ def is_tensor(obj):
 
 def numel(input):
     return input.numel()
+
+
+def set_num_threads(n):
+    """Threads for matrix products (NumPy's BLAS), as torch.set_num_threads. On a busy machine one
+    thread per process is often faster than several competing for the same cores."""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=_builtins.int(n), user_api="blas")
+
+
+def get_num_threads():
+    from threadpoolctl import threadpool_info
+    counts = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    return _builtins.max(counts) if counts else 1
 
 
 def get_default_dtype():

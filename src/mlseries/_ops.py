@@ -225,7 +225,8 @@ class Relu(Function):
         return np.maximum(a, 0)
 
     def backward(self, g):
-        return (g * _const(self.inputs[0]._data > 0),)
+        # where(x > 0, g, 0) selects without turning the mask into floats first
+        return (Where.apply(g, _const(np.zeros((), g._data.dtype)), cond=self.inputs[0]._data > 0),)
 
 
 class Abs(Function):
