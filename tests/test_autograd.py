@@ -225,3 +225,15 @@ def test_second_order_through_softmax_log_softmax_and_indexing():
         (h,) = ag.grad((g * g).sum(), x)
         out.append(h.numpy())
     np.testing.assert_allclose(out[0], out[1], rtol=1e-9, atol=1e-12)
+
+
+def test_second_derivative_through_linear_bias_matches_torch():
+    rng = np.random.default_rng(4)
+    W, b, X = rng.standard_normal((2, 3)), rng.standard_normal(2), rng.standard_normal((4, 3))
+    out = []
+    for T, ag, F in ((ms, ms.autograd, ms.nn.functional), (torch, torch.autograd, torch.nn.functional)):
+        w, c = T.tensor(W, requires_grad=True), T.tensor(b, requires_grad=True)
+        gw, gb = ag.grad((F.linear(T.tensor(X), w, c) ** 3).sum(), [w, c], create_graph=True)
+        (hw,) = ag.grad(gb.sum() + (gw * gw).sum(), w)
+        out.append(hw.numpy())
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-10)

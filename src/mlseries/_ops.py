@@ -598,7 +598,7 @@ class Linear(Function):
             x2 = x if nd == 2 else Reshape.apply(x, shape=(-1, x._data.shape[-1]))
             gw = MatMul.apply(_mT(g2), x2)
         if len(needs) > 2 and needs[2]:
-            gb = Sum.apply(g2, dim=0)
+            gb = Sum.apply(g2, dim=(0,))
         return (gx, gw, gb) if len(needs) > 2 else (gx, gw)
 
 
