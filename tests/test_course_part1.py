@@ -1,66 +1,24 @@
 """Quick runs of the first chapters' lessons (functions, NumPy, data, derivatives, the dense
 network by hand): their targets from metrics.json, their figures, and their reproducibility."""
-import json
-import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from mlseries import course, viz
+from mlseries import course
+
+from lesson_checks import quick_run_suite
 
 LESSONS = ("ch01.functions", "ch01.numpy", "ch02.data", "ch04.derivatives", "ch04.dnn")
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Each lesson run once in quick mode (seed 0), on first use: id -> (out, record, warnings)."""
-    done = {}
-
-    def get(lesson_id):
-        if lesson_id not in done:
-            out = tmp_path_factory.mktemp(lesson_id.replace(".", "_"))
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                course.run_lesson(course.get(lesson_id), out, quick=True, seed=0,
-                                  echo=lambda s: None)
-            record = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-            done[lesson_id] = out, record, caught
-        return done[lesson_id]
-
-    return get
-
-
-@pytest.mark.parametrize("lesson_id", LESSONS)
-def test_targets_pass_and_files_open(runs, lesson_id):
-    out, record, _ = runs(lesson_id)
-    assert record["id"] == lesson_id and record["quick"] is True
-    assert record["checks"] and all(record["checks"].values()), record["checks"]
-    images = [name for name in record["files"] if name.endswith((".png", ".gif"))]
-    assert any(name.endswith(".png") for name in images)
-    for name in images:
-        path = out / name
-        with Image.open(path) as image:
-            if name.endswith(".gif"):
-                assert image.format == "GIF" and image.n_frames > 1
-                assert path.stat().st_size < 3_000_000
-            else:
-                assert image.format == "PNG"
-                image.verify()
-
-
-@pytest.mark.parametrize("lesson_id", LESSONS)
-def test_figures_are_labelled_and_drawable(runs, lesson_id):
-    """No FigureWarning (missing title or axis label), no glyph missing from the fonts."""
-    *_, caught = runs(lesson_id)
-    problems = [str(w.message) for w in caught
-                if issubclass(w.category, viz.FigureWarning) or "missing from" in str(w.message)]
-    assert problems == []
+# one quick run per lesson, shared by the tests below: runs(id) -> (out, output, record, warnings)
+runs, test_quick_run_reaches_its_targets = quick_run_suite(LESSONS)
 
 
 @pytest.mark.parametrize("lesson_id", LESSONS)
 def test_same_seed_same_metrics(runs, lesson_id, tmp_path):
-    _, record, _ = runs(lesson_id)
+    _, _, record, _ = runs(lesson_id)
     again = course.run_lesson(course.get(lesson_id), tmp_path, quick=True, seed=0,
                               echo=lambda s: None)
     assert again.metrics == record["metrics"]
@@ -69,7 +27,7 @@ def test_same_seed_same_metrics(runs, lesson_id, tmp_path):
 # ---------------------------------------------------------------- ch01.functions
 
 def test_functions_draw_every_family_and_the_shift(runs):
-    out, record, _ = runs("ch01.functions")
+    out, _, record, _ = runs("ch01.functions")
     families = ("linear", "power", "polynomial", "rational", "exponential", "logarithm",
                 "trigonometric")
     assert {f"{name}.png" for name in families} <= set(record["files"])
@@ -93,7 +51,7 @@ def test_function_helpers():
 # ---------------------------------------------------------------- ch01.numpy
 
 def test_numpy_asserts_all_hold(runs):
-    out, record, _ = runs("ch01.numpy")
+    out, _, record, _ = runs("ch01.numpy")
     m = record["metrics"]
     assert m["asserts_failed"] == 0 and m["asserts_held"] == m["asserts_checked"] >= 80
     assert m["sections"] == 23
@@ -124,7 +82,7 @@ def test_numpy_session_reports_a_false_assert():
 # ---------------------------------------------------------------- ch02.data
 
 def test_data_becomes_tensors_of_the_right_shapes(runs):
-    out, record, _ = runs("ch02.data")
+    out, _, record, _ = runs("ch02.data")
     m = record["metrics"]
     assert m["text_tensor_shape"][0] == 4 and m["vocabulary"] > 1000
     assert m["image_tensor_shape"][1:] == [1, 28, 28] and m["photo_tensor_shape"] == [3, 427, 640]
@@ -157,7 +115,7 @@ def test_audio_pieces(tmp_path):
 # ---------------------------------------------------------------- ch04.derivatives
 
 def test_derivatives_match_finite_differences(runs):
-    out, record, _ = runs("ch04.derivatives")
+    out, _, record, _ = runs("ch04.derivatives")
     m = record["metrics"]
     assert m["max_abs_error"] <= 1e-6
     errors = {k: v for k, v in m.items() if k.startswith("error_")}
@@ -182,7 +140,7 @@ def test_derivative_formulas_on_known_values():
 # ---------------------------------------------------------------- ch04.dnn
 
 def test_dnn_reaches_the_targets(runs):
-    _, record, _ = runs("ch04.dnn")
+    _, _, record, _ = runs("ch04.dnn")
     m = record["metrics"]
     assert m["moons_test_accuracy"] >= 0.97
     assert m["max_grad_gap"] <= 1e-8
