@@ -29,6 +29,10 @@ from . import ch05_tinygrad  # noqa: E402,F401
 from . import ch06_train  # noqa: E402,F401
 from . import ch06_diagnose  # noqa: E402,F401
 from . import ch07_conv  # noqa: E402,F401
+from . import ch07_cnn  # noqa: E402,F401
+from . import ch07_alexnet  # noqa: E402,F401
+from . import ch07_unet  # noqa: E402,F401
+from . import ch07_resnet  # noqa: E402,F401
 
 __all__ = ["CHAPTERS", "TRACKS", "Chapter", "Lesson", "LessonResult", "RunContext", "Track",
            "UnknownLessonError", "get", "known_ids", "lesson", "lessons", "resolve",
