@@ -186,7 +186,8 @@ def plot_hand_losses(losses, steps_per_epoch):
                label=viz.text("ln 10：瞎猜", "ln 10: guessing"))
     # The first steps overshoot: 1568 positive pooled features give the dense layer a large
     # curvature, so a rate that suits the rest of training is too big for a few steps.
-    ax.set(title=viz.text("手写 CNN 的训练损失（NumPy，SGD）", "Training loss of the hand-written CNN (NumPy, SGD)"),
+    ax.set(title=viz.text("手写 CNN 的训练损失（NumPy，SGD）", "Training loss of the hand-written CNN (NumPy, SGD)",
+                          sep="\n"),
            xlabel=viz.text("步数", "step"), ylabel=viz.text("交叉熵", "cross-entropy"), yscale="log")
     ax.legend()
     return fig
