@@ -122,7 +122,7 @@ def test_modified_saved_tensor_is_detected():
     y = x * 2.0
     z = y * y
     y[0] = 5.0
-    with pytest.raises(RuntimeError, match="modified in place"):
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         z.sum().backward()
 
 

@@ -306,6 +306,18 @@ class Cast(Function):
         return (Cast.apply(g, dtype=src) if src.kind == "f" else None,)
 
 
+class Alias(Function):
+    """The same array under a new node: where autograd.partial_grads stops its walk."""
+    uses_input_values = False
+    is_view = True
+
+    def forward(self, a):
+        return a
+
+    def backward(self, g):
+        return (g,)
+
+
 class Clone(Function):
     uses_input_values = False
     def forward(self, a):
@@ -378,6 +390,7 @@ class Amax(Function):
 # ---- shape ------------------------------------------------------------------------------------
 class Reshape(Function):
     uses_input_values = False
+    is_view = True
     def forward(self, a, shape):
         try:
             return a.reshape(shape)
@@ -391,6 +404,7 @@ class Reshape(Function):
 
 class Permute(Function):
     uses_input_values = False
+    is_view = True
     def forward(self, a, dims):
         self.dims = dims
         return a.transpose(dims)
@@ -401,6 +415,7 @@ class Permute(Function):
 
 class Expand(Function):
     uses_input_values = False
+    is_view = True
     def forward(self, a, shape):
         try:
             return np.broadcast_to(a, shape)
@@ -421,6 +436,7 @@ def _is_basic(index):
 
 class GetItem(Function):
     uses_input_values = False
+    is_view = True
     def forward(self, a, index):
         self.index = index
         try:
@@ -495,6 +511,7 @@ class Cat(Function):
 
 class Flip(Function):
     uses_input_values = False
+    is_view = True
     def forward(self, a, dims):
         self.dims = dims
         return np.flip(a, axis=dims)

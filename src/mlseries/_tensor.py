@@ -23,9 +23,13 @@ class Function:
     Subclasses set `save_output = True` to read their result in backward through `self.output`.
     """
 
-    __slots__ = ("inputs", "parents", "needs_input_grad", "versions", "_out", "_retained", "__dict__")
+    __slots__ = ("inputs", "parents", "needs_input_grad", "versions", "_out", "_out_version", "_retained", "__dict__")
     save_output = False
     uses_input_values = True  # False where backward needs only shapes: in-place edits are then harmless
+    # True where the result may be a view of the first input's memory (reshape, permute, basic
+    # indexing, expand, flip): the result then shares that input's version counter, so an
+    # in-place edit through either is seen by every node that saved the values.
+    is_view = False
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -35,17 +39,23 @@ class Function:
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:
                 result = Tensor._make(out, True, fn)
+                if cls.is_view:
+                    _share_version(result, inputs[0])
                 fn.inputs = inputs
                 # The edges are taken now: `x[i] = v` later re-points x at a new node, and the
                 # operations that used x before must keep flowing into the node they saw.
                 fn.parents = tuple([t.grad_fn for t in inputs])
                 fn.needs_input_grad = needs
                 if cls.uses_input_values:
-                    fn.versions = tuple(t._version for t in inputs)
+                    fn.versions = tuple([t._vc[0] for t in inputs])
                 if cls.save_output:
                     fn._out = weakref.ref(result)
+                    fn._out_version = result._vc[0]
                 return result
-        return Tensor._make(out, False, None)
+        result = Tensor._make(out, False, None)
+        if cls.is_view:
+            _share_version(result, inputs[0])
+        return result
 
     @property
     def output(self):
@@ -64,6 +74,47 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
+
+
+def _share_version(view, base):
+    """Give `view` the version counter of `base` when its array lies in base's memory."""
+    if view._data is base._data or np.may_share_memory(view._data, base._data):
+        view._vc = base._vc
+
+
+class FusedFunction(Function):
+    """A composite operation computed as one graph node (layer norm, a recurrent layer, attention).
+
+    Subclasses write `compute(*arrays, **params)` (the forward, on NumPy arrays),
+    `backward_arrays(grad_array)` (the gradients, also on arrays: one pass of NumPy, no graph)
+    and `composite(*tensors, **params)`: the same computation in Tensor operations. Ordinary
+    backward passes use the array path, which is fast. Under `create_graph=True` the gradient
+    is instead taken through `composite`, so that it is itself differentiable (second
+    derivatives, gradient penalties) without a second hand-written derivation; the parity
+    tests check that both paths agree.
+    """
+
+    __slots__ = ()
+
+    def forward(self, *arrays, **params):
+        self.params = params
+        return self.compute(*arrays, **params)
+
+    def compute(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward_arrays(self, grad):
+        raise NotImplementedError
+
+    @staticmethod
+    def composite(*tensors, **params):
+        raise NotImplementedError
+
+    def backward(self, g):
+        if _enabled[0]:
+            from .autograd import partial_grads
+            return partial_grads(type(self).composite, self.inputs, self.needs_input_grad, g, self.params)
+        return tuple([None if a is None else Tensor._make(a) for a in self.backward_arrays(g._data)])
 
 
 def _as_array(data, np_dtype=None):
@@ -95,14 +146,16 @@ class Tensor:
     NumPy array is `.numpy()` (shares memory too) and, inside the engine, `._data`.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_version", "_retains_grad", "__weakref__")
+    # `_vc` is a one-element list, the version counter: bumped by every in-place change, and
+    # shared by tensors that see the same memory (views, `detach()`, `.data`), as in PyTorch.
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_vc", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # so that `ndarray * Tensor` calls Tensor.__rmul__
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self._data = _as_array(data, None if dtype is None else _dtype.to_np(dtype))
         self.grad = None
         self.grad_fn = None
-        self._version = 0
+        self._vc = [0]
         self._retains_grad = False
         self.requires_grad = False
         if requires_grad:
@@ -115,13 +168,24 @@ class Tensor:
         t.grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
-        t._version = 0
+        t._vc = [0]
         t._retains_grad = False
         return t
+
+    @property
+    def _version(self):
+        """How many times this tensor's memory was changed in place (shared with its views)."""
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, value):
+        self._vc[0] = value
 
     # ---- attributes -------------------------------------------------------------------------
     @property
     def data(self):
+        # As in PyTorch, edits through `.data` are not counted (unlike `detach()`): it is the
+        # untracked door that old-style update code (`p.data.add_(...)`) goes through.
         return Tensor._make(self._data)
 
     @data.setter
@@ -249,7 +313,11 @@ class Tensor:
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def detach(self):
-        return Tensor._make(self._data)
+        """The same values outside the graph. It shares memory and the version counter with this
+        tensor, so an in-place edit through it is caught by backward, as in PyTorch."""
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        return t
 
     def detach_(self):
         self.grad_fn = None
@@ -508,12 +576,12 @@ class Tensor:
         # Out of place underneath: the old value becomes an input of a SetItem node and this
         # Tensor object is re-pointed at the result, so earlier uses keep the value they saw.
         old = Tensor._make(self._data, self.requires_grad, self.grad_fn)
-        old._version = self._version
+        old._vc = self._vc  # the old memory, seen by earlier views, keeps its counter
         if self.grad_fn is not None and self._retains_grad:
             old._retains_grad = True
         new = ops.SetItem.apply(old, value_t.type(self._data.dtype), index=index)
         self._data, self.grad_fn, self.requires_grad = new._data, new.grad_fn, new.requires_grad
-        self._version += 1
+        self._vc = [old._vc[0] + 1]
 
     # ---- the op methods, defined once below with the functions -------------------------------
 

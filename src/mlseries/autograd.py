@@ -10,8 +10,9 @@ from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled 
 from ._tensor import Function, Tensor  # noqa: F401
 
 
-def _topological_order(roots):
-    """Function nodes reachable from `roots`, each before the nodes that produced its inputs."""
+def _topological_order(roots, stop=()):
+    """Function nodes reachable from `roots`, each before the nodes that produced its inputs;
+    the walk does not go past nodes in `stop`."""
     order, visited = [], set()
     stack = [(fn, False) for fn in roots if fn is not None]
     while stack:
@@ -27,6 +28,8 @@ def _topological_order(roots):
         if inputs is None:
             raise RuntimeError("trying to backward through the graph a second time (or directly access saved "
                                "tensors after they have been freed); pass retain_graph=True to the first backward")
+        if fn in stop:
+            continue
         for p in fn.parents:
             if p is not None and p not in visited:
                 stack.append((p, False))
@@ -46,9 +49,25 @@ def _seed(output, gradient):
     return g
 
 
-def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate):
+def _check_versions(fn):
+    """Refuse a node whose saved inputs (or saved output) were changed in place after it was made."""
+    for t, v in zip(fn.inputs, fn.versions if fn.uses_input_values else ()):
+        if t._vc[0] != v:
+            raise RuntimeError(f"one of the tensors needed for the gradient of {fn.name} was modified by an "
+                               f"in-place operation after it was used (its version is {t._vc[0]}, expected {v}); "
+                               "use an out-of-place operation instead (y = y * 2, not y.mul_(2)), or clone() "
+                               "the tensor before changing it")
+    if fn.save_output:
+        out = fn._out()
+        if out is not None and out._vc[0] != fn._out_version:
+            raise RuntimeError(f"the output of {fn.name}, which its gradient needs, was modified by an in-place "
+                               f"operation (its version is {out._vc[0]}, expected {fn._out_version}); "
+                               "clone() it before changing it")
+
+
+def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate, stop=()):
     """The backward pass. `targets` maps id(tensor) -> slot for autograd.grad; with `accumulate`
-    leaf gradients are added into `.grad` instead."""
+    leaf gradients are added into `.grad` instead. Nodes in `stop` are not walked through."""
     captured = {}
     node_grads = {}
     owned = set()  # arrays already handed to a leaf's .grad in this pass: never hand one out twice
@@ -73,21 +92,17 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate)
         deliver(out, out.grad_fn, g)
         roots.append(out.grad_fn)
 
-    order = _topological_order(roots)
+    order = _topological_order(roots, stop)
     with set_grad_enabled(create_graph):
         for fn in order:
             g = node_grads.pop(fn, None)
-            if g is None:
+            if g is None or fn in stop:
                 continue
             retained = getattr(fn, "_retained", None)
             if retained is not None and retained() is not None:
                 keeper = retained()
                 keeper.grad = g if keeper.grad is None else keeper.grad + g
-            for t, v in zip(fn.inputs, fn.versions if fn.uses_input_values else ()):
-                if t._version != v:
-                    raise RuntimeError(f"a tensor needed for the gradient of {fn.name} was modified in place "
-                                       f"after it was used (version {t._version}, expected {v}); "
-                                       "use an out-of-place operation instead")
+            _check_versions(fn)
             grads = fn.backward(g)
             for t, parent, need, gi in zip(fn.inputs, fn.parents, fn.needs_input_grad, grads):
                 if need and gi is not None:
@@ -97,6 +112,25 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate)
             fn.inputs = None
             fn.__dict__.clear()
     return captured
+
+
+def partial_grads(composite, inputs, needs, g, params):
+    """Gradients of `composite(*inputs, **params)` (weighted by `g`) with respect to each input
+    taken on its own, as a differentiable graph: how a fused node answers `create_graph=True`.
+
+    Each input enters through an `Alias` node and the walk stops there, so nothing upstream of
+    the inputs is visited; the gradients still lead back to the inputs through the aliases.
+    """
+    from ._ops import Alias
+    with set_grad_enabled(True):
+        aliases = [Alias.apply(t) if need else t.detach() for t, need in zip(inputs, needs)]
+        out = composite(*aliases, **params)
+    wanted = [a for a, need in zip(aliases, needs) if need]
+    targets = {id(a): i for i, a in enumerate(wanted)}
+    stop = {a.grad_fn for a in wanted if a.grad_fn is not None}
+    captured = _run([out], [g], targets, True, True, accumulate=False, stop=stop)
+    got = iter(wanted)
+    return tuple(captured.get(id(next(got))) if need else None for need in needs)
 
 
 def _accumulate_leaf(t, g, create_graph, owned):

@@ -16,6 +16,8 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         super().__init__(np.empty(0, dtype=np.float32) if data is None else _as_array(data),
                          requires_grad=requires_grad)
+        if isinstance(data, Tensor):
+            self._vc = data._vc  # the same memory, so the same version counter
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
