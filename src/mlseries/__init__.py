@@ -38,13 +38,17 @@ def numel(input):
 
 
 def set_num_threads(n):
-    """Threads for matrix products (NumPy's BLAS), as torch.set_num_threads. On a busy machine one
-    thread per process is often faster than several competing for the same cores."""
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(limits=_builtins.int(n), user_api="blas")
+    """The most threads matrix products (NumPy's BLAS) may use, as torch.set_num_threads. Without
+    it the engine uses the cores the rest of the machine leaves idle (see `_threads.py`)."""
+    from . import _threads
+    _threads.set_cap(_builtins.int(n))
 
 
 def get_num_threads():
+    """The most threads matrix products may use (what set_num_threads set, else one per core)."""
+    from . import _threads
+    if _threads._enabled() or _threads._state["cap"] is not None:
+        return _threads._state["cap"]
     from threadpoolctl import threadpool_info
     counts = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     return _builtins.max(counts) if counts else 1

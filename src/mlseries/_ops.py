@@ -280,12 +280,36 @@ def _select_backward(fn, g, better):
     return ga, gb
 
 
+_BITS = {4: np.int32, 8: np.int64}
+
+
+def _select(cond, a, b):
+    """np.where(cond, a, b) without branches. np.where branches per element, so a mask that is
+    half true at random (ReLU's) runs ~15x slower than a multiply. For floats, pick the bits
+    instead: (a & m) | (b & ~m) with m all ones where cond holds — exact for every value
+    (inf, NaN, -0.0), and in the memory order of the inputs."""
+    dt = a.dtype
+    if dt != b.dtype or dt.kind != "f" or dt.itemsize not in _BITS:
+        return np.where(cond, a, b)
+    it = _BITS[dt.itemsize]
+    m = cond.astype(it)
+    np.negative(m, out=m)  # 1 -> all bits set
+    if b.ndim == 0 and not b.view(it):  # b is +0.0: keep a where cond, zero bits elsewhere
+        out = np.bitwise_and(a.view(it), m)
+    elif a.ndim == 0 and not a.view(it):
+        out = np.bitwise_and(b.view(it), np.invert(m, out=m))
+    else:
+        out = np.bitwise_and(a.view(it), m)
+        out |= np.bitwise_and(b.view(it), np.invert(m, out=m))
+    return out.view(dt)
+
+
 class Where(Function):
     """where(cond, a, b); cond is a boolean array, not differentiated."""
 
     def forward(self, a, b, cond):
         self.cond = cond
-        return np.where(cond, a, b)
+        return _select(cond, a, b)
 
     def backward(self, g):
         a, b = self.inputs

@@ -5,14 +5,17 @@ the Function and normalise arguments, so all the calculus sits in one file.
 """
 import builtins
 import numbers
+import time
 import weakref
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, _threads
 from ._grad_mode import _enabled
 
 _default_float = np.dtype(np.float32)
+_monotonic = time.monotonic
+_threads_state = _threads._state
 
 
 class Function:
@@ -33,6 +36,8 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
+        if _monotonic() >= _threads_state["next"]:
+            _threads.adapt()  # every half second: fit BLAS threads to how busy the machine is
         fn = cls()
         out = fn.forward(*[t._data for t in inputs], **params)
         if _enabled[0]:

@@ -9,6 +9,7 @@ before the first step), because one process cannot tell whose pages are whose.
 
     mlseries bench                # all workloads
     mlseries bench mlp --rounds 9
+    mlseries bench cnn --busy     # also while another CPU-bound program runs
     python -m benchmarks          # the same, from a checkout
 """
 import argparse
@@ -110,7 +111,9 @@ def _initial_value(name, shape, rng):
     if len(shape) >= 2:
         bound = 1 / np.sqrt(np.prod(shape[1:]))
         return rng.uniform(-bound, bound, shape).astype(np.float32)
-    centre = 1.0 if name.split(".")[-2].startswith("bn") and name.endswith("weight") else 0.0
+    parts = name.split(".")
+    norm_scale = len(parts) > 1 and parts[-2].startswith(("bn", "ln")) and name.endswith("weight")
+    centre = 1.0 if norm_scale else 0.0
     return (centre + rng.uniform(-0.1, 0.1, shape)).astype(np.float32)
 
 
@@ -149,6 +152,122 @@ class ResBlockStep(_ImageStep):
         return nn.Sequential(BasicBlock(64), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
+class _SequenceStep(_ImageStep):
+    """A training step on random token batches: `build(nn, F)` gives the model, `inputs(rng)` the
+    (tokens, targets) arrays, and the loss is cross-entropy over `logits.view(-1, classes)`."""
+
+    def __init__(self, framework, seed=0):
+        rng = np.random.default_rng(seed)
+        self.x, self.y = self.inputs(rng)
+        if framework == "mlseries":
+            import mlseries as T
+            from mlseries import nn, optim
+        else:
+            import torch as T
+            from torch import nn, optim
+        self.T = T
+        self.model = self.build(nn, nn.functional)
+        with T.no_grad():
+            for name, p in self.model.named_parameters():
+                p.copy_(T.tensor(_initial_value(name, tuple(p.shape), rng)))
+        self.opt = optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.xt, self.yt = T.tensor(self.x), T.tensor(self.y)
+
+    def step(self):
+        logits = self.model(self.xt)
+        loss = self.loss_fn(logits.reshape(-1, logits.shape[-1]), self.yt.reshape(-1))
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+
+@workload("lstm", "Embedding(5000, 128) → LSTM(128, 128, batch_first) → last step → Linear(2), "
+          "batch 64 × 50 tokens, Adam, cross-entropy", 1.5)
+class LSTMStep(_SequenceStep):
+    @staticmethod
+    def inputs(rng):
+        return rng.integers(0, 5000, (64, 50)), rng.integers(0, 2, 64)
+
+    @staticmethod
+    def build(nn, F):
+        class Classifier(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embedding = nn.Embedding(5000, 128)
+                self.lstm = nn.LSTM(128, 128, batch_first=True)
+                self.fc = nn.Linear(128, 2)
+
+            def forward(self, tokens):
+                out, _ = self.lstm(self.embedding(tokens))  # (B, T, 128)
+                return self.fc(out[:, -1])  # (B, 2)
+
+        return Classifier()
+
+
+@workload("gpt", "nanoGPT's CPU configuration: 4 pre-norm layers, 4 heads, width 128, context 64, "
+          "vocabulary 65, GELU, causal attention, tied head, batch 12, Adam, cross-entropy", 1.5)
+class GPTStep(_SequenceStep):
+    vocab, block, width, heads, layers = 65, 64, 128, 4, 4
+
+    @classmethod
+    def inputs(cls, rng):
+        data = rng.integers(0, cls.vocab, (12, cls.block + 1))
+        return data[:, :-1], data[:, 1:]
+
+    @classmethod
+    def build(cls, nn, F):
+        width, heads, block = cls.width, cls.heads, cls.block
+
+        class CausalSelfAttention(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.c_attn = nn.Linear(width, 3 * width, bias=False)
+                self.c_proj = nn.Linear(width, width, bias=False)
+
+            def forward(self, x):
+                B, T, C = x.shape
+                q, k, v = self.c_attn(x).split(width, dim=2)  # 3 × (B, T, C)
+                q = q.view(B, T, heads, C // heads).transpose(1, 2)  # (B, nh, T, hs)
+                k = k.view(B, T, heads, C // heads).transpose(1, 2)
+                v = v.view(B, T, heads, C // heads).transpose(1, 2)
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
+                return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.ln_1 = nn.LayerNorm(width, bias=False)
+                self.attn = CausalSelfAttention()
+                self.ln_2 = nn.LayerNorm(width, bias=False)
+                self.c_fc = nn.Linear(width, 4 * width, bias=False)
+                self.c_proj = nn.Linear(4 * width, width, bias=False)
+
+            def forward(self, x):
+                x = x + self.attn(self.ln_1(x))
+                return x + self.c_proj(F.gelu(self.c_fc(self.ln_2(x))))
+
+        class GPT(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.wte = nn.Embedding(cls.vocab, width)
+                self.wpe = nn.Embedding(block, width)
+                self.h = nn.ModuleList([Block() for _ in range(cls.layers)])
+                self.ln_f = nn.LayerNorm(width, bias=False)
+                self.lm_head = nn.Linear(width, cls.vocab, bias=False)
+                self.lm_head.weight = self.wte.weight  # weight tying, as GPT-2
+
+            def forward(self, idx):
+                pos = self.wpe.weight[:idx.shape[1]]  # (T, C)
+                x = self.wte(idx) + pos  # (B, T, C)
+                for blk in self.h:
+                    x = blk(x)
+                return self.lm_head(self.ln_f(x))  # (B, T, vocab)
+
+        return GPT()
+
+
 def _limit_blas_threads(threads):
     # On a machine whose cores other work also wants, a BLAS pool of one thread per core waits on
     # threads the scheduler has paused (measured here: 2 threads 4-5x slower than 1 under load,
@@ -171,9 +290,24 @@ def _time_block(step, n, settle=0.2):
     return (time.perf_counter() - start) / n
 
 
-def time_workload(name, rounds=7, steps=10, warmup=3, threads=None):
+def _competitor():
+    """Another CPU-bound program, as on a learner's busy laptop: a Python loop that never sleeps."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def _alternate(engine, reference, rounds, steps):
+    ours, theirs = [], []
+    for _ in range(rounds):
+        ours.append(_time_block(engine.step, steps))
+        theirs.append(_time_block(reference.step, steps))
+    return statistics.median(ours), statistics.median(theirs)
+
+
+def time_workload(name, rounds=7, steps=10, warmup=3, threads=None, busy=False):
     """Median seconds per step for the engine and for PyTorch, timed alternately in this process.
-    `threads` caps both: PyTorch's intra-op pool and NumPy's BLAS (default: one per core)."""
+    `threads` caps both: PyTorch's intra-op pool and NumPy's BLAS (default: one per core). With
+    `busy`, the same is timed again while a competing CPU-bound process runs; the result is then
+    (idle engine, idle torch, busy engine, busy torch)."""
     import torch
     torch.set_num_threads(threads or os.cpu_count() or 1)
     if threads:
@@ -183,11 +317,20 @@ def time_workload(name, rounds=7, steps=10, warmup=3, threads=None):
     for _ in range(warmup):
         engine.step()
         reference.step()
-    ours, theirs = [], []
-    for _ in range(rounds):
-        ours.append(_time_block(engine.step, steps))
-        theirs.append(_time_block(reference.step, steps))
-    return statistics.median(ours), statistics.median(theirs)
+    idle = _alternate(engine, reference, rounds, steps)
+    if not busy:
+        return idle
+    other = _competitor()
+    try:
+        time.sleep(1.5)  # long enough for the engine to notice the competitor (it looks every 0.5 s)
+        for _ in range(warmup):
+            engine.step()
+            reference.step()
+        loaded = _alternate(engine, reference, rounds, steps)
+    finally:
+        other.kill()
+        other.wait()
+    return idle + loaded
 
 
 def _peak_memory_child(name, framework, steps):
@@ -223,14 +366,15 @@ def _mib(n):
     return "n/a" if n is None else f"{n / 2**20:.1f} MiB"
 
 
-def run(names=None, rounds=7, steps=10, memory=True, out=print, threads=None):
+def run(names=None, rounds=7, steps=10, memory=True, out=print, threads=None, busy=False):
     names = names or list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         raise SystemExit(f"unknown workload {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
     rows = []
     for name in names:
-        ours, theirs = time_workload(name, rounds=rounds, steps=steps, threads=threads)
+        times = time_workload(name, rounds=rounds, steps=steps, threads=threads, busy=busy)
+        ours, theirs = times[:2]
         row = {"workload": name, "description": WORKLOADS[name].description,
                "mlseries_ms": ours * 1e3, "torch_ms": theirs * 1e3, "ratio": ours / theirs,
                "target": WORKLOADS[name].target}
@@ -242,6 +386,14 @@ def run(names=None, rounds=7, steps=10, memory=True, out=print, threads=None):
         out(f"{name:8s} {row['description']}\n"
             f"         mlseries {ours * 1e3:8.2f} ms/step   torch {theirs * 1e3:8.2f} ms/step   "
             f"ratio {row['ratio']:.2f}x ({verdict} target ≤ {row['target']}x)")
+        if busy:
+            b_ours, b_theirs = times[2:]
+            row.update(busy_mlseries_ms=b_ours * 1e3, busy_torch_ms=b_theirs * 1e3,
+                       mlseries_slowdown=b_ours / ours, torch_slowdown=b_theirs / theirs)
+            worse = "no more than" if row["mlseries_slowdown"] <= row["torch_slowdown"] * 1.1 else "MORE than"
+            out(f"         busy (one competing CPU-bound process): mlseries {b_ours * 1e3:8.2f} ms/step "
+                f"({row['mlseries_slowdown']:.2f}x idle), torch {b_theirs * 1e3:8.2f} ms/step "
+                f"({row['torch_slowdown']:.2f}x idle): the engine slows down {worse} PyTorch")
         if memory:
             out(f"         peak memory while training: mlseries {_mib(row['mlseries_peak_bytes'])}, "
                 f"torch {_mib(row['torch_peak_bytes'])}")
@@ -257,6 +409,8 @@ def main(argv=None):
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--threads", type=int, help="cap PyTorch's and NumPy's BLAS threads for the timing "
                                                     "(default: one per core)")
+    parser.add_argument("--busy", action="store_true", help="time each workload again while a competing "
+                                                            "CPU-bound process runs, and compare the slowdowns")
     args = parser.parse_args(argv)
     try:
         import torch  # noqa: F401
@@ -264,7 +418,7 @@ def main(argv=None):
         raise SystemExit("mlseries bench compares against PyTorch: install it first "
                          "(pip install torch==2.13.0 for the CPU build)") from None
     rows = run(args.workloads, rounds=args.rounds, steps=args.steps, memory=not args.no_memory,
-               threads=args.threads)
+               threads=args.threads, busy=args.busy)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)
