@@ -289,8 +289,8 @@ def _select(cond, a, b):
     instead: (a & m) | (b & ~m) with m all ones where cond holds — exact for every value
     (inf, NaN, -0.0), and in the memory order of the inputs."""
     dt = a.dtype
-    if dt != b.dtype or dt.kind != "f" or dt.itemsize not in _BITS:
-        return np.where(cond, a, b)
+    if dt != b.dtype or dt.kind != "f" or dt.itemsize not in _BITS or np.ndim(cond) == 0 or cond.size < 4096:
+        return np.where(cond, a, b)  # small: branches cost nothing
     it = _BITS[dt.itemsize]
     m = cond.astype(it)
     np.negative(m, out=m)  # 1 -> all bits set
@@ -479,12 +479,7 @@ class IndexAddZeros(Function):
 
     def forward(self, g, shape, index):
         self.index = index
-        out = np.zeros(shape, dtype=g.dtype)
-        if _is_basic(index):
-            out[index] = g
-        else:
-            np.add.at(out, index, g)
-        return out
+        return _index_add_zeros(g, shape, index)
 
     def backward(self, gg):
         return (GetItem.apply(gg, index=self.index),)
@@ -574,14 +569,107 @@ class ScatterAdd(Function):
 
     def forward(self, src, dim, index, shape):
         self.dim, self.index = dim, index
-        out = np.zeros(shape, dtype=src.dtype)
-        grid = list(np.indices(index.shape, sparse=True))
-        grid[dim] = index
-        np.add.at(out, tuple(grid), src)
-        return out
+        return _scatter_add_zeros(src, dim, index, shape)
 
     def backward(self, gg):
         return (Gather.apply(gg, dim=self.dim, index=self.index),)
+
+
+# ---- scatter-adds: the adjoints of indexing, gather and embedding -------------------------------
+# np.add.at is the obvious tool and a slow one (an unbuffered loop over the index pairs).
+# Rows are summed by a sparse (rows x N) matrix with one entry per column times the (N, D)
+# gradient, which scipy does in one compiled pass; single elements by np.bincount. Measured for
+# 64x50 indices into a 5000x128 table: np.add.at 2.6 ms, sort + np.add.reduceat 1.8 ms,
+# np.bincount 0.9 ms, the sparse product 0.11 ms (PyTorch's whole forward + backward: 0.5 ms).
+def _add_rows(n_rows, rows, values, weights=None):
+    """(n_rows, D) zeros with values[k] * weights[k] added to row rows[k]; values is (N, D),
+    rows holds N row numbers in [0, n_rows)."""
+    n = rows.shape[0]
+    if values.dtype.kind not in "fiu" or n == 0 or values.shape[1] == 0:
+        out = np.zeros((n_rows, values.shape[1]), dtype=values.dtype)
+        if n:
+            np.add.at(out, rows, values if weights is None else values * weights[:, None])
+        return out
+    from scipy import sparse
+    data = np.ones(n, dtype=values.dtype) if weights is None else weights.astype(values.dtype, copy=False)
+    # column k holds one entry, at row rows[k]: CSC needs no sorting for that
+    m = sparse.csc_matrix((data, rows, np.arange(n + 1)), shape=(n_rows, n))
+    out = m @ values
+    return out if out.dtype == values.dtype else out.astype(values.dtype)
+
+
+def _scatter_add_flat(size, positions, values):
+    """A flat array of `size` zeros with values added at positions (duplicates accumulate)."""
+    positions, values = positions.reshape(-1), values.reshape(-1)
+    if values.dtype.kind == "f" and positions.size:
+        return np.bincount(positions, weights=values, minlength=size).astype(values.dtype, copy=False)
+    out = np.zeros(size, dtype=values.dtype)
+    np.add.at(out, positions, values)
+    return out
+
+
+def _single_array_axis(index, ndim):
+    """(axis, array) when `index` is one integer array along one axis with full slices elsewhere
+    (x[idx], x[:, idx], x[..., idx]: index_select, embedding rows); otherwise None."""
+    items = index if isinstance(index, tuple) else (index,)
+    arrays = [k for k, i in enumerate(items) if isinstance(i, np.ndarray) and i.dtype != np.bool_]
+    if len(arrays) != 1:
+        return None
+    k = arrays[0]
+    rest = items[:k] + items[k + 1:]
+    if any(not (i is Ellipsis or (isinstance(i, slice) and i == slice(None))) for i in rest):
+        return None
+    if Ellipsis in items[:k]:
+        if Ellipsis in items[k + 1:]:
+            return None
+        axis = ndim - (len(items) - k)
+    else:
+        axis = k
+    return axis, items[k]
+
+
+def _index_add_zeros(g, shape, index):
+    out_dtype = g.dtype
+    if _is_basic(index) or all(not isinstance(i, np.ndarray) or i.dtype == np.bool_
+                               for i in (index if isinstance(index, tuple) else (index,))):
+        # slices and boolean masks never pick an element twice: plain assignment
+        out = np.zeros(shape, dtype=out_dtype)
+        out[index] = g
+        return out
+    single = _single_array_axis(index, len(shape))
+    if single is None:
+        out = np.zeros(shape, dtype=out_dtype)
+        np.add.at(out, index, g)
+        return out
+    axis, idx = single
+    n = shape[axis]
+    rows = idx.reshape(-1)
+    if rows.size and rows.min() < 0:
+        rows = np.where(rows < 0, rows + n, rows)
+    pre, post = shape[:axis], shape[axis + 1:]
+    npre, npost = int(np.prod(pre)), int(np.prod(post))
+    if axis == 0:
+        return _add_rows(n, rows, g.reshape(rows.size, npost)).reshape(shape)
+    # bring the indexed axis to the front, sum rows, and put it back
+    g3 = g.reshape(npre, rows.size, npost).transpose(1, 0, 2).reshape(rows.size, npre * npost)
+    out = _add_rows(n, rows, g3).reshape(n, npre, npost).transpose(1, 0, 2)
+    return np.ascontiguousarray(out).reshape(shape)
+
+
+def _scatter_positions(dim, index, shape):
+    """Flat positions in an array of `shape` that scatter/gather along `dim` with `index` touch."""
+    strides = np.cumprod((1,) + tuple(shape[::-1]))[:-1][::-1]
+    pos = index.astype(np.int64, copy=False) * strides[dim]
+    for d in range(index.ndim):
+        if d != dim:
+            ar = np.arange(index.shape[d], dtype=np.int64) * strides[d]
+            pos = pos + ar.reshape((-1,) + (1,) * (index.ndim - 1 - d))
+    return pos
+
+
+def _scatter_add_zeros(src, dim, index, shape):
+    pos = _scatter_positions(dim, index, shape)
+    return _scatter_add_flat(int(np.prod(shape)), pos, src).reshape(shape)
 
 
 # ---- linear algebra ---------------------------------------------------------------------------
