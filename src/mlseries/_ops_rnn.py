@@ -1,0 +1,470 @@
+"""Recurrent primitives: one layer of an RNN, LSTM or GRU in one direction as one graph node,
+and the gather/scatter pair that moves between padded and packed sequences.
+
+A recurrent layer is hundreds of tiny operations per sequence; as separate graph nodes their
+bookkeeping would cost more than their arithmetic. `RecurrentLayer` instead runs the whole
+sequence in NumPy:
+
+- forward: the input projection of every time step is one matrix product, (T·B, I) @ (I, G·H);
+  the loop over time then does one `h @ W_hhᵀ` per step into a preallocated buffer and applies
+  the gate nonlinearities in place. The sigmoid gates and the tanh gates go through a single
+  `np.tanh` (σ(a) = ½·tanh(a/2) + ½), which is several times faster than a separate sigmoid.
+- backward through time, also in NumPy: per step only the elementwise gate derivatives and one
+  `dgates @ W_hh`; the weight and input gradients wait until the end and are one large matrix
+  product each over all steps (the gate gradients are stacked in a (T, B, G·H) buffer).
+- `composite` is the same recurrence cell by cell in Tensor operations; autograd uses it under
+  `create_graph=True`, so gradient penalties and second derivatives work through the layer.
+
+Variable lengths (packed sequences). The caller orders the batch by decreasing length, so at
+time t the sequences still running are the first `batch_sizes[t]` rows, and each step computes
+on that prefix. The other rows keep their state (a finished sequence keeps its h and c, one that
+starts later in the reverse direction keeps h0), and their output is zero, as in PyTorch.
+
+A Function returns one array, so the layer returns the output sequence and the final states
+flattened into one vector: [output (T·B·R) | h_n (B·R) | c_n (B·H), LSTM only], where R is the
+hidden size, or the projection size of an LSTM with `proj_size`. `split_result` cuts it apart.
+"""
+import functools
+
+import numpy as np
+
+from ._tensor import FusedFunction, Function, Tensor
+
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def input_names(mode, has_bias, has_proj):
+    """The order of RecurrentLayer's inputs."""
+    names = ["x", "h0"] + (["c0"] if mode == "LSTM" else []) + ["w_ih", "w_hh"]
+    if has_bias:
+        names += ["b_ih", "b_hh"]
+    if has_proj:
+        names.append("w_hr")
+    return names
+
+
+def result_sizes(mode, T, B, R, H):
+    """Lengths of the pieces of RecurrentLayer's flat result: output, h_n and (LSTM) c_n."""
+    return (T * B * R, B * R) + ((B * H,) if mode == "LSTM" else ())
+
+
+def split_result(res, mode, T, B, R, H):
+    """The layer's flat result as Tensors: output (T, B, R), h_n (B, R) and, for an LSTM, c_n (B, H)."""
+    sizes = result_sizes(mode, T, B, R, H)
+    shapes = [(T, B, R), (B, R), (B, H)]
+    pieces, start = [], 0
+    for size, shape in zip(sizes, shapes):
+        pieces.append(res[start:start + size].reshape(shape))
+        start += size
+    return pieces
+
+
+@functools.lru_cache(maxsize=8)
+def _gate_constants(mode, B, H, dtype):
+    """Per-column constants for the gates of an LSTM (i f g o) or the r, z gates of a GRU:
+
+    prescale:    the rows of the weights and biases of the sigmoid gates are halved before the
+                 forward pass (exact in binary floating point), so one tanh serves every gate:
+                 σ(a) = ½·tanh(a/2) + ½, i.e. tanh(a/2)·scale + shift with scale ½ and shift ½;
+                 the tanh gates have scale 1 and shift 0;
+    derivative:  dσ = s·(1 − s) and dtanh = 1 − g², both as a·(lin − a) + const on the
+                 activated value a (lin 1, const 0 for σ; lin 0, const 1 for tanh).
+
+    scale, shift, lin and const come as (B, G) arrays: an elementwise operation with a full
+    array is about twice as fast as one that broadcasts a row vector over 64 rows.
+    """
+    sigmoid = {"LSTM": (1, 1, 0, 1), "GRU": (1, 1)}[mode]  # GRU: the n gate is computed apart
+    is_sig = np.repeat(np.array(sigmoid, dtype=bool), H)
+    prescale = np.where(np.repeat(np.array(sigmoid + (0,) * (GATES[mode] - len(sigmoid)), bool), H), 0.5, 1.0)
+    prescale = prescale.astype(dtype)  # (G,)
+    rows = [np.where(is_sig, 0.5, 1.0), np.where(is_sig, 0.5, 0.0), is_sig, ~is_sig]  # scale, shift, lin, const
+    small = B * is_sig.size <= 1 << 17
+    out = [prescale]
+    for v in rows:
+        v = v.astype(dtype)
+        v = np.tile(v, (B, 1)) if small else np.broadcast_to(v, (B, v.size))
+        v.flags.writeable = False
+        out.append(v)
+    return out  # prescale (G,), then scale, shift, lin, const (B, G)
+
+
+def _activate(a, scale, shift):
+    """The gate nonlinearities in place, on pre-activations whose sigmoid gates arrive halved."""
+    np.tanh(a, out=a)
+    np.multiply(a, scale, out=a)
+    np.add(a, shift, out=a)
+
+
+class RecurrentLayer(FusedFunction):
+    """One layer of RNN (`mode` 'RNN_TANH' / 'RNN_RELU'), LSTM or GRU in one direction.
+
+    Inputs, in the order of `input_names`: x (T, B, I), h0 (B, R), c0 (B, H) for an LSTM,
+    w_ih (G·H, I), w_hh (G·H, R), optionally b_ih and b_hh (G·H,), and w_hr (R, H) for an LSTM
+    with a projection. `reverse` runs from the last step to the first; `batch_sizes` (one
+    non-increasing count per time step, or None for full batches) gives variable lengths.
+    Gate order is PyTorch's: LSTM i, f, g, o; GRU r, z, n.
+    """
+
+    def compute(self, *arrays, mode, reverse=False, batch_sizes=None, has_bias=True, has_proj=False):
+        self.mode, self.reverse = mode, reverse
+        self.names = input_names(mode, has_bias, has_proj)
+        a = dict(zip(self.names, arrays))
+        x = a["x"]
+        T, B, I = x.shape
+        R = a["h0"].shape[1]
+        H = a["w_hh"].shape[0] // GATES[mode]
+        dt = x.dtype
+        self.sizes = (B,) * T if batch_sizes is None else tuple(batch_sizes)
+        self.packed = batch_sizes is not None and min(self.sizes) < B
+        self.shape = (T, B, I, R, H)
+        self.x2 = x.reshape(T * B, I)  # (T·B, I), kept for the weight gradient
+        fw = dict(a)  # the weights as the forward pass uses them
+        if mode in ("LSTM", "GRU"):
+            prescale = _gate_constants(mode, B, H, dt)[0]  # (G·H,): ½ on the sigmoid gates' rows
+            for name in ("w_ih", "w_hh"):
+                fw[name] = a[name] * prescale[:, None]
+            for name in ("b_ih", "b_hh") if has_bias else ():
+                fw[name] = a[name] * prescale
+        xw = self.x2 @ fw["w_ih"].T  # (T·B, G·H): the input part of every step at once
+        if has_bias:
+            if mode == "GRU":
+                # b_hn sits inside r ⊙ (W_hn h + b_hn), so only b_hr and b_hz join the input part.
+                xw += fw["b_ih"]
+                xw[:, :2 * H] += fw["b_hh"][:2 * H]
+            else:
+                xw += fw["b_ih"] + fw["b_hh"]
+        xw = xw.reshape(T, B, xw.shape[-1])  # (T, B, G·H)
+        hs = np.empty((T + 1, B, R), dt)  # hidden state before/after each step (see _steps)
+        hs[T if reverse else 0] = a["h0"]
+        self.hs = hs
+        step = {"LSTM": self._lstm_forward, "GRU": self._gru_forward}.get(mode, self._rnn_forward)
+        cn = step(xw, fw, dt)
+
+        res = np.empty(sum(result_sizes(mode, T, B, R, H)), dt)
+        out = res[:T * B * R].reshape(T, B, R)
+        out[...] = hs[:T] if reverse else hs[1:]
+        if self.packed:
+            for t, n in enumerate(self.sizes):
+                out[t, n:] = 0  # a sequence that has ended (or not begun) outputs zeros
+        res[T * B * R:(T + 1) * B * R] = (hs[0] if reverse else hs[T]).reshape(-1)
+        if cn is not None:
+            res[(T + 1) * B * R:] = cn.reshape(-1)
+        return res
+
+    def _steps(self):
+        """(t, n, before, after) for each step in the order the layer runs: time t, the n rows
+        still running, and where the state before and after step t sits in `hs` / `cs`."""
+        T = len(self.sizes)
+        if self.reverse:
+            return [(t, self.sizes[t], t + 1, t) for t in range(T - 1, -1, -1)]
+        return [(t, self.sizes[t], t, t + 1) for t in range(T)]
+
+    # ---- forward, one per cell type -----------------------------------------------------------
+    def _rnn_forward(self, xw, a, dt):
+        hs, w_hhT = self.hs, a["w_hh"].T
+        relu = self.mode == "RNN_RELU"
+        B = hs.shape[1]
+        for t, n, p, q in self._steps():
+            h = hs[q, :n]  # (n, H)
+            np.matmul(hs[p, :n], w_hhT, out=h)
+            h += xw[t, :n]
+            if relu:
+                np.maximum(h, 0, out=h)
+            else:
+                np.tanh(h, out=h)
+            if n < B:
+                hs[q, n:] = hs[p, n:]
+        return None
+
+    def _lstm_forward(self, xw, a, dt):
+        hs = self.hs
+        T, B, G = xw.shape
+        H = G // 4
+        w_hhT = a["w_hh"].T
+        w_hrT = a["w_hr"].T if "w_hr" in a else None
+        _, scale, shift, _, _ = _gate_constants("LSTM", B, H, dt)
+        cs = np.empty((T + 1, B, H), dt)  # cell state before/after each step, like hs
+        cs[T if self.reverse else 0] = a["c0"]
+        tc = np.empty((T, B, H), dt)  # tanh(c_t)
+        # o ⊙ tanh(c) before the projection; zeros where no row runs, as the dW_hr product reads them
+        hf = None if w_hrT is None else (np.zeros if self.packed else np.empty)((T, B, H), dt)
+        hw = np.empty((B, G), dt)
+        ig = np.empty((B, H), dt)
+        for t, n, p, q in self._steps():
+            g = xw[t, :n]  # (n, 4H): the input part, then the gates in place
+            np.matmul(hs[p, :n], w_hhT, out=hw[:n])
+            g += hw[:n]
+            _activate(g, scale[:n], shift[:n])
+            i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
+            c = cs[q, :n]  # (n, H)
+            np.multiply(f, cs[p, :n], out=c)
+            np.multiply(i, gg, out=ig[:n])
+            c += ig[:n]
+            th = tc[t, :n]
+            np.tanh(c, out=th)
+            if w_hrT is None:
+                np.multiply(o, th, out=hs[q, :n])
+            else:
+                np.multiply(o, th, out=hf[t, :n])
+                np.matmul(hf[t, :n], w_hrT, out=hs[q, :n])
+            if n < B:
+                hs[q, n:] = hs[p, n:]
+                cs[q, n:] = cs[p, n:]
+        self.gates, self.cs, self.tc, self.hf = xw, cs, tc, hf
+        return cs[0] if self.reverse else cs[T]
+
+    def _gru_forward(self, xw, a, dt):
+        hs = self.hs
+        T, B, G = xw.shape
+        H = G // 3
+        w_hhT = a["w_hh"].T
+        b_hn = a["b_hh"][2 * H:] if "b_hh" in a else None
+        _, scale, shift, _, _ = _gate_constants("GRU", B, H, dt)
+        gh = np.empty((T, B, G), dt)  # W_hh h (+ b_hn on the n part): its n part is needed in backward
+        tmp = np.empty((B, H), dt)
+        for t, n, p, q in self._steps():
+            g = xw[t, :n]  # (n, 3H)
+            ght = gh[t, :n]
+            np.matmul(hs[p, :n], w_hhT, out=ght)
+            if b_hn is not None:
+                ght[:, 2 * H:] += b_hn
+            rz = g[:, :2 * H]
+            rz += ght[:, :2 * H]
+            _activate(rz, scale[:n], shift[:n])
+            r, z = g[:, :H], g[:, H:2 * H]
+            nn = g[:, 2 * H:]
+            np.multiply(r, ght[:, 2 * H:], out=tmp[:n])
+            nn += tmp[:n]
+            np.tanh(nn, out=nn)
+            h = hs[q, :n]  # h' = n + z ⊙ (h − n), which is (1 − z) ⊙ n + z ⊙ h
+            np.subtract(hs[p, :n], nn, out=h)
+            h *= z
+            h += nn
+            if n < B:
+                hs[q, n:] = hs[p, n:]
+        self.gates, self.gh = xw, gh
+        return None
+
+    # ---- backward -----------------------------------------------------------------------------
+    def backward_arrays(self, grad):
+        mode = self.mode
+        T, B, I, R, H = self.shape
+        sizes = result_sizes(mode, T, B, R, H)
+        gy = grad[:sizes[0]].reshape(T, B, R)
+        dh = grad[sizes[0]:sizes[0] + sizes[1]].reshape(B, R).copy()  # ∂L/∂h, carried back through time
+        dc = grad[sizes[0] + sizes[1]:].reshape(B, H).copy() if mode == "LSTM" else None
+        names = self.names
+        arrays = dict(zip(names, [t._data for t in self.inputs]))
+        needs = dict(zip(names, self.needs_input_grad))
+        # Rows that do not run at a step must hold zero gradient: the final products sum over them.
+        alloc = np.zeros if self.packed else np.empty
+        if mode == "LSTM":
+            dgx, extra = self._lstm_backward(gy, dh, dc, arrays, alloc)
+            dgh = dgx
+        elif mode == "GRU":
+            dgx, dgh = self._gru_backward(gy, dh, arrays, alloc)
+            extra = {}
+        else:
+            dgx = dgh = self._rnn_backward(gy, dh, arrays, alloc)
+            extra = {}
+
+        G = dgx.shape[-1]
+        dx2 = dgx.reshape(T * B, G)  # (T·B, G·H)
+        dh2 = dgh.reshape(T * B, G)
+        prev = self.hs[1:] if self.reverse else self.hs[:T]  # the state each step started from
+        grads = {"h0": dh, "c0": dc}
+        if needs["x"]:
+            grads["x"] = (dx2 @ arrays["w_ih"]).reshape(T, B, I)
+        if needs["w_ih"]:
+            grads["w_ih"] = dx2.T @ self.x2
+        if needs["w_hh"]:
+            grads["w_hh"] = dh2.T @ prev.reshape(T * B, R)
+        if needs.get("b_ih") or needs.get("b_hh"):
+            grads["b_ih"] = dx2.sum(0)
+            # RNN and LSTM add both biases to the same pre-activation, so their gradients are equal.
+            grads["b_hh"] = dh2.sum(0) if dh2 is not dx2 else grads["b_ih"].copy()
+        grads.update(extra)
+        return tuple(grads.get(name) if need else None for name, need in zip(names, self.needs_input_grad))
+
+    def _rnn_backward(self, gy, dh, arrays, alloc):
+        hs, w_hh = self.hs, arrays["w_hh"]
+        T, B, _, _, H = self.shape
+        relu = self.mode == "RNN_RELU"
+        dg = alloc((T, B, H), gy.dtype)  # ∂L/∂(pre-activation) at every step
+        for t, n, p, q in reversed(self._steps()):
+            d = dh[:n]
+            d += gy[t, :n]  # ∂L/∂h_t: from the output and from step t+1
+            y = hs[q, :n]
+            D = dg[t, :n]
+            if relu:
+                np.greater(y, 0, out=D, casting="unsafe")
+            else:
+                np.multiply(y, y, out=D)
+                np.subtract(1, D, out=D)
+            D *= d
+            np.matmul(D, w_hh, out=d)
+        return dg
+
+    def _lstm_backward(self, gy, dh, dc, arrays, alloc):
+        T, B, _, R, H = self.shape
+        hs, cs, tc, hf, A = self.hs, self.cs, self.tc, self.hf, self.gates
+        w_hh, w_hr = arrays["w_hh"], arrays.get("w_hr")
+        dt = gy.dtype
+        _, _, _, lin, const = _gate_constants("LSTM", B, H, dt)
+        dg = alloc((T, B, 4 * H), dt)  # ∂L/∂(gate pre-activations) at every step
+        dp = None if w_hr is None else alloc((T, B, R), dt)  # ∂L/∂h after the projection
+        u = np.empty((B, H), dt)
+        v = np.empty((B, 4 * H), dt)
+        dhf_buf = np.empty((B, H), dt)
+        for t, n, p, q in reversed(self._steps()):
+            d = dh[:n]
+            d += gy[t, :n]  # ∂L/∂h_t: from the output and from step t+1
+            if w_hr is None:
+                dhf = d
+            else:
+                dp[t, :n] = d
+                dhf = np.matmul(d, w_hr, out=dhf_buf[:n])  # back through the projection, (n, H)
+            a = A[t, :n]
+            i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            D = dg[t, :n]
+            th = tc[t, :n]
+            np.multiply(dhf, th, out=D[:, 3 * H:])  # do
+            un = u[:n]  # dc += dh ⊙ o ⊙ (1 − tanh²c)
+            np.multiply(th, th, out=un)
+            np.subtract(1, un, out=un)
+            un *= o
+            un *= dhf
+            dcn = dc[:n]
+            dcn += un
+            np.multiply(dcn, gg, out=D[:, :H])  # di
+            np.multiply(dcn, cs[p, :n], out=D[:, H:2 * H])  # df
+            np.multiply(dcn, i, out=D[:, 2 * H:3 * H])  # dg
+            dcn *= f  # ∂L/∂c_{t-1}
+            vn = v[:n]  # through σ and tanh: a ⊙ (lin − a) + const
+            np.subtract(lin[:n], a, out=vn)
+            vn *= a
+            vn += const[:n]
+            D *= vn
+            np.matmul(D, w_hh, out=d)  # ∂L/∂h_{t-1} from this step
+        extra = {}
+        if w_hr is not None:
+            extra["w_hr"] = dp.reshape(T * B, R).T @ hf.reshape(T * B, H)
+        return dg, extra
+
+    def _gru_backward(self, gy, dh, arrays, alloc):
+        T, B, _, _, H = self.shape
+        hs, A, gh = self.hs, self.gates, self.gh
+        w_hh = arrays["w_hh"]
+        dt = gy.dtype
+        dgx = alloc((T, B, 3 * H), dt)  # ∂L/∂(W_ih x + b_ih) at every step
+        dgh = alloc((T, B, 3 * H), dt)  # ∂L/∂(W_hh h + b_hh): differs from dgx in the n part only
+        u = np.empty((B, H), dt)
+        dz_direct = np.empty((B, H), dt)
+        v = np.empty((B, 2 * H), dt)
+        for t, n, p, q in reversed(self._steps()):
+            d = dh[:n]
+            d += gy[t, :n]  # ∂L/∂h_t: from the output and from step t+1
+            a = A[t, :n]
+            r, z, nn = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            Dx, Dh = dgx[t, :n], dgh[t, :n]
+            np.subtract(hs[p, :n], nn, out=Dx[:, H:2 * H])  # dz = dh ⊙ (h − n)
+            Dx[:, H:2 * H] *= d
+            dn = Dx[:, 2 * H:]  # dn (pre-tanh) = dh ⊙ (1 − z) ⊙ (1 − n²)
+            np.subtract(1, z, out=dn)
+            dn *= d
+            un = u[:n]
+            np.multiply(nn, nn, out=un)
+            np.subtract(1, un, out=un)
+            dn *= un
+            np.multiply(dn, gh[t, :n, 2 * H:], out=Dx[:, :H])  # dr = dn ⊙ (W_hn h + b_hn)
+            np.multiply(dn, r, out=Dh[:, 2 * H:])  # ∂L/∂(W_hn h + b_hn) = dn ⊙ r
+            vn = v[:n]  # through σ for r and z
+            np.subtract(1, a[:, :2 * H], out=vn)
+            vn *= a[:, :2 * H]
+            Dx[:, :2 * H] *= vn
+            Dh[:, :2 * H] = Dx[:, :2 * H]
+            np.multiply(d, z, out=dz_direct[:n])  # h' depends on h directly through z ⊙ h
+            np.matmul(Dh, w_hh, out=d)
+            d += dz_direct[:n]
+        return dgx, dgh
+
+    # ---- the same in Tensor operations, for create_graph=True -------------------------------------
+    @staticmethod
+    def composite(*tensors, mode, reverse=False, batch_sizes=None, has_bias=True, has_proj=False):
+        from ._functions import cat, stack
+        a = dict(zip(input_names(mode, has_bias, has_proj), tensors))
+        x, h, c = a["x"], a["h0"], a.get("c0")
+        T, B = x.shape[0], x.shape[1]
+        H = a["w_hh"].shape[0] // GATES[mode]
+        sizes = (B,) * T if batch_sizes is None else tuple(batch_sizes)
+        xw = x.matmul(a["w_ih"].T)  # (T, B, G·H)
+        if has_bias:
+            xw = xw + a["b_ih"]
+        outs = [None] * T
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            gx = xw[t]  # (B, G·H)
+            gh = h.matmul(a["w_hh"].T)
+            if has_bias:
+                gh = gh + a["b_hh"]
+            c_new = None
+            if mode == "LSTM":
+                s = gx + gh
+                i, f = s[:, :H].sigmoid(), s[:, H:2 * H].sigmoid()
+                g, o = s[:, 2 * H:3 * H].tanh(), s[:, 3 * H:].sigmoid()
+                c_new = f * c + i * g
+                h_new = o * c_new.tanh()
+                if has_proj:
+                    h_new = h_new.matmul(a["w_hr"].T)
+            elif mode == "GRU":
+                r = (gx[:, :H] + gh[:, :H]).sigmoid()
+                z = (gx[:, H:2 * H] + gh[:, H:2 * H]).sigmoid()
+                nn = (gx[:, 2 * H:] + r * gh[:, 2 * H:]).tanh()
+                h_new = nn + z * (h - nn)
+            else:
+                s = gx + gh
+                h_new = s.relu() if mode == "RNN_RELU" else s.tanh()
+            n = sizes[t]
+            if n < B:
+                keep = np.zeros((B, 1), x._data.dtype)
+                keep[:n] = 1
+                keep, stay = Tensor._make(keep), Tensor._make(1 - keep)
+                h = h_new * keep + h * stay
+                if c_new is not None:
+                    c = c_new * keep + c * stay
+                outs[t] = h_new * keep
+            else:
+                h, c = h_new, c_new
+                outs[t] = h_new
+        pieces = [stack(outs).reshape(-1), h.reshape(-1)] + ([c.reshape(-1)] if mode == "LSTM" else [])
+        return cat(pieces)
+
+
+# ---- packed <-> padded ------------------------------------------------------------------------
+class Pack(Function):
+    """Rows `index` of a padded batch viewed as (T·B, *) (or (B·T, *)): the data of a packed
+    sequence. Its adjoint is `Unpack`."""
+
+    uses_input_values = False
+
+    def forward(self, x, index):
+        self.index, self.shape = index, x.shape
+        return x.reshape((-1,) + x.shape[2:])[index]
+
+    def backward(self, g):
+        return (Unpack.apply(g, index=self.index, shape=self.shape),)
+
+
+class Unpack(Function):
+    """A padded batch of `shape` filled with `padding_value`, with the rows of `data` written at
+    the flat positions `index` (each position once): the inverse placement of `Pack`."""
+
+    uses_input_values = False
+
+    def forward(self, data, index, shape, padding_value=0.0):
+        self.index = index
+        out = np.full((shape[0] * shape[1],) + tuple(shape[2:]), padding_value, dtype=data.dtype)
+        out[index] = data
+        return out.reshape(shape)
+
+    def backward(self, g):
+        return (Pack.apply(g, index=self.index),)
