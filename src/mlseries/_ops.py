@@ -299,8 +299,12 @@ def _select(cond, a, b):
     elif a.ndim == 0 and not a.view(it):
         out = np.bitwise_and(b.view(it), np.invert(m, out=m))
     else:
-        out = np.bitwise_and(a.view(it), m)
-        out |= np.bitwise_and(b.view(it), np.invert(m, out=m))
+        picked_a = np.bitwise_and(a.view(it), m)
+        picked_b = np.bitwise_and(b.view(it), np.invert(m, out=m))
+        if picked_a.shape == np.broadcast_shapes(picked_a.shape, picked_b.shape):
+            out = np.bitwise_or(picked_a, picked_b, out=picked_a)
+        else:  # a (or the mask) broadcasts up to b's shape
+            out = np.bitwise_or(picked_a, picked_b)
     return out.view(dt)
 
 
@@ -572,15 +576,17 @@ class ScatterAdd(Function):
         return _scatter_add_zeros(src, dim, index, shape)
 
     def backward(self, gg):
-        return (Gather.apply(gg, dim=self.dim, index=self.index),)
+        return (_gather_corner(gg, self.dim, self.index),)
 
 
 # ---- scatter-adds: the adjoints of indexing, gather and embedding -------------------------------
-# np.add.at is the obvious tool and a slow one (an unbuffered loop over the index pairs).
-# Rows are summed by a sparse (rows x N) matrix with one entry per column times the (N, D)
-# gradient, which scipy does in one compiled pass; single elements by np.bincount. Measured for
-# 64x50 indices into a 5000x128 table: np.add.at 2.6 ms, sort + np.add.reduceat 1.8 ms,
-# np.bincount 0.9 ms, the sparse product 0.11 ms (PyTorch's whole forward + backward: 0.5 ms).
+# np.add.at with whole rows (out[idx] += g) is slow. Rows are summed instead by a sparse
+# (rows x N) matrix with one entry per column times the (N, D) gradient, which scipy does in one
+# compiled pass. Measured for 64x50 indices into a 5000x128 table: np.add.at 2.6 ms, sort +
+# np.add.reduceat 1.8 ms, np.bincount on flat positions 0.9 ms, the sparse product 0.11 ms
+# (PyTorch's whole forward + backward: 0.43 ms). Single elements (gather's adjoint) go through
+# np.add.at on flat positions, which NumPy 2 runs fast: 0.85 ms for 3200 elements into
+# 3200x5000, where np.bincount (a float64 array of the full size) took 7.7 ms.
 def _add_rows(n_rows, rows, values, weights=None):
     """(n_rows, D) zeros with values[k] * weights[k] added to row rows[k]; values is (N, D),
     rows holds N row numbers in [0, n_rows)."""
@@ -600,11 +606,8 @@ def _add_rows(n_rows, rows, values, weights=None):
 
 def _scatter_add_flat(size, positions, values):
     """A flat array of `size` zeros with values added at positions (duplicates accumulate)."""
-    positions, values = positions.reshape(-1), values.reshape(-1)
-    if values.dtype.kind == "f" and positions.size:
-        return np.bincount(positions, weights=values, minlength=size).astype(values.dtype, copy=False)
     out = np.zeros(size, dtype=values.dtype)
-    np.add.at(out, positions, values)
+    np.add.at(out, positions.reshape(-1), values.reshape(-1))
     return out
 
 
@@ -758,3 +761,469 @@ class LogSoftmax(Function):
     def backward(self, g):
         y = self.output
         return (g - Exp.apply(y) * Sum.apply(g, dim=self.dim, keepdim=True),)
+
+
+# ---- more elementwise functions ---------------------------------------------------------------
+class Sinh(Function):
+    def forward(self, a):
+        return np.sinh(a)
+
+    def backward(self, g):
+        return (g * Cosh.apply(self.inputs[0]),)
+
+
+class Cosh(Function):
+    def forward(self, a):
+        return np.cosh(a)
+
+    def backward(self, g):
+        return (g * Sinh.apply(self.inputs[0]),)
+
+
+class Asinh(Function):
+    def forward(self, a):
+        return np.arcsinh(a)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return (g / Sqrt.apply(x * x + 1.0),)
+
+
+class Acosh(Function):
+    def forward(self, a):
+        return np.arccosh(a)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return (g / Sqrt.apply(x * x - 1.0),)
+
+
+class Atanh(Function):
+    def forward(self, a):
+        return np.arctanh(a)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return (g / (1.0 - x * x),)
+
+
+class Asin(Function):
+    def forward(self, a):
+        return np.arcsin(a)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return (g / Sqrt.apply(1.0 - x * x),)
+
+
+class Acos(Function):
+    def forward(self, a):
+        return np.arccos(a)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return (-g / Sqrt.apply(1.0 - x * x),)
+
+
+class Atan(Function):
+    def forward(self, a):
+        return np.arctan(a)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return (g / (x * x + 1.0),)
+
+
+class Atan2(_Binary):
+    """atan2(a, b): the angle of the point (b, a)."""
+    ufunc = np.arctan2
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        r2 = a * a + b * b
+        ga = sum_to(g * b / r2, a._data.shape) if na else None
+        gb = sum_to(-g * a / r2, b._data.shape) if nb else None
+        return ga, gb
+
+
+class Expm1(Function):
+    save_output = True
+
+    def forward(self, a):
+        return np.expm1(a)
+
+    def backward(self, g):
+        return (g * (self.output + 1.0),)
+
+
+class _Modulo(_Binary):
+    """a − b·q with q = a/b rounded (toward zero for fmod, down for remainder); q is piecewise
+    constant, so d/da = 1 and d/db = −q."""
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        ga = sum_to(g, a._data.shape) if na else None
+        gb = None
+        if nb:
+            q = self.rounding(a._data / b._data).astype(g._data.dtype)
+            gb = sum_to(g * _const(-q), b._data.shape)
+        return ga, gb
+
+
+class Fmod(_Modulo):
+    ufunc = np.fmod
+    rounding = staticmethod(np.trunc)
+
+
+class Remainder(_Modulo):
+    ufunc = np.remainder
+    rounding = staticmethod(np.floor)
+
+
+# ---- cumulative sums and products -------------------------------------------------------------
+class Cumsum(Function):
+    uses_input_values = False
+
+    def forward(self, a, dim):
+        self.dim = dim
+        if a.dtype.kind in "biu" and a.dtype != np.int64:
+            return np.cumsum(a, axis=dim, dtype=np.int64)
+        return np.cumsum(a, axis=dim)
+
+    def backward(self, g):
+        # each input adds into every later output, so its gradient is the reversed cumulative sum
+        d = (self.dim,)
+        return (Flip.apply(Cumsum.apply(Flip.apply(g, dims=d), dim=self.dim), dims=d),)
+
+
+class Cumprod(Function):
+    save_output = True
+
+    def forward(self, a, dim):
+        self.dim = dim
+        if a.dtype.kind in "biu" and a.dtype != np.int64:
+            return np.cumprod(a, axis=dim, dtype=np.int64)
+        return np.cumprod(a, axis=dim)
+
+    def backward(self, g):
+        # d y_j / d x_i = y_j / x_i for j >= i. Dividing fails at zeros, so each row is split at
+        # its first zero z: before z the quotient is exact; at z the gradient is the reversed
+        # cumsum of g times the products with x_z left out; after z it is zero.
+        (x,) = self.inputs
+        dim, d = self.dim, (self.dim,)
+        xa = x._data
+        zeros = xa == 0
+        seen = np.cumsum(zeros, axis=dim)
+        before = seen == 0
+
+        def rev_cumsum(t):
+            return Flip.apply(Cumsum.apply(Flip.apply(t, dims=d), dim=dim), dims=d)
+
+        zero = _const(np.zeros((), g._data.dtype))
+        one = _const(np.ones((), xa.dtype))
+        if before.all():
+            return (rev_cumsum(g * self.output) / x,)
+        safe_x = Where.apply(x, one, cond=before)
+        grad = Where.apply(rev_cumsum(g * self.output) / safe_x, zero, cond=before)
+        first = zeros & (seen == 1)
+        without_zero = Cumprod.apply(Where.apply(one, x, cond=first), dim=dim)
+        return (grad + Where.apply(rev_cumsum(g * without_zero), zero, cond=first),)
+
+
+# ---- diagonals --------------------------------------------------------------------------------
+def _diagonal_index(shape, offset, dim1, dim2):
+    """Row and column numbers of the `offset` diagonal of the (dim1, dim2) planes."""
+    n1, n2 = shape[dim1], shape[dim2]
+    if offset >= 0:
+        n = max(0, min(n1, n2 - offset))
+        rows = np.arange(n)
+        return rows, rows + offset
+    n = max(0, min(n1 + offset, n2))
+    cols = np.arange(n)
+    return cols - offset, cols
+
+
+class Diagonal(Function):
+    """The `offset` diagonal of the planes (dim1, dim2), as a new last dimension (a copy)."""
+    uses_input_values = False
+
+    def forward(self, a, offset, dim1, dim2):
+        self.params = (offset, dim1, dim2)
+        rows, cols = _diagonal_index(a.shape, offset, dim1, dim2)
+        return np.moveaxis(a, (dim1, dim2), (-2, -1))[..., rows, cols]
+
+    def backward(self, g):
+        return (DiagonalScatter.apply(g, shape=self.inputs[0]._data.shape, params=self.params),)
+
+
+class DiagonalScatter(Function):
+    """zeros(shape) with `src` written on a diagonal: the adjoint of Diagonal (and diag(v))."""
+    uses_input_values = False
+
+    def forward(self, src, shape, params):
+        self.params = params
+        offset, dim1, dim2 = params
+        out = np.zeros(shape, dtype=src.dtype)
+        rows, cols = _diagonal_index(shape, offset, dim1, dim2)
+        np.moveaxis(out, (dim1, dim2), (-2, -1))[..., rows, cols] = src
+        return out
+
+    def backward(self, gg):
+        offset, dim1, dim2 = self.params
+        return (Diagonal.apply(gg, offset=offset, dim1=dim1, dim2=dim2),)
+
+
+# ---- einsum -----------------------------------------------------------------------------------
+def _contract2(a, la, b, lb, out):
+    """einsum of two operands with distinct labels each, as one batched matrix product (the
+    shape PyTorch uses too): NumPy's einsum does not use BLAS when batch labels are present."""
+    for x_labels, y_labels, which in ((la, lb, 0), (lb, la, 1)):
+        lone = [c for c in x_labels if c not in y_labels and c not in out]
+        if lone:  # only here and not wanted: sum it out first
+            axes = tuple(x_labels.index(c) for c in lone)
+            if which == 0:
+                a, la = a.sum(axis=axes), "".join(c for c in la if c not in lone)
+            else:
+                b, lb = b.sum(axis=axes), "".join(c for c in lb if c not in lone)
+    size = {c: n for c, n in zip(la, a.shape)}
+    size.update(zip(lb, b.shape))
+    batch = [c for c in out if c in la and c in lb]
+    summed = [c for c in la if c in lb and c not in out]
+    keep_a = [c for c in la if c not in lb]
+    keep_b = [c for c in lb if c not in la]
+
+    def prod(labels):
+        return int(np.prod([size[c] for c in labels])) if labels else 1
+
+    A = a.transpose([la.index(c) for c in batch + keep_a + summed]).reshape(prod(batch), prod(keep_a), prod(summed))
+    B = b.transpose([lb.index(c) for c in batch + summed + keep_b]).reshape(prod(batch), prod(summed), prod(keep_b))
+    C = np.matmul(A, B).reshape([size[c] for c in batch + keep_a + keep_b])
+    got = batch + keep_a + keep_b
+    return C.transpose([got.index(c) for c in out])
+
+
+class Einsum(Function):
+    """einsum over operands whose labels are distinct within each operand and agree in size
+    (`mlseries.einsum` takes diagonals and squeezes broadcast dimensions first). The gradient
+    of an operand is an einsum of the output gradient with the other operands."""
+
+    def forward(self, *arrays, subs, out):
+        self.subs, self.out = subs, out
+        if len(arrays) == 2:
+            return _contract2(arrays[0], subs[0], arrays[1], subs[1], out)
+        res = np.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 2)
+        if len(arrays) == 1 and np.may_share_memory(res, arrays[0]):
+            res = res.copy()  # a transpose comes back as a view of the input
+        return np.asarray(res)
+
+    def backward(self, g):
+        subs, out = self.subs, self.out
+        grads = []
+        for i, (t, need) in enumerate(zip(self.inputs, self.needs_input_grad)):
+            if not need:
+                grads.append(None)
+                continue
+            others = [x for j, x in enumerate(self.inputs) if j != i]
+            other_subs = [s for j, s in enumerate(subs) if j != i]
+            seen = set(out).union(*other_subs)
+            keep = "".join(c for c in subs[i] if c in seen)
+            gi = Einsum.apply(g, *others, subs=(out, *other_subs), out=keep)
+            if keep != subs[i]:
+                # labels summed away inside this operand alone: their gradient is broadcast
+                shape1 = tuple(n if c in seen else 1 for c, n in zip(subs[i], t._data.shape))
+                gi = Expand.apply(Reshape.apply(gi, shape=shape1), shape=t._data.shape)
+            grads.append(gi)
+        return tuple(grads)
+
+
+# ---- scatter ----------------------------------------------------------------------------------
+def _take_corner(a, dim, index):
+    """The array form of _gather_corner."""
+    corner = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
+    return np.take_along_axis(a[corner], index, axis=dim)
+
+
+def _gather_corner(t, dim, index):
+    """gather from a tensor that may be larger than `index` outside `dim` (PyTorch allows it)."""
+    shape = t._data.shape
+    if any(n != s for d, (n, s) in enumerate(zip(index.shape, shape)) if d != dim):
+        t = GetItem.apply(t, index=tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape)))
+    return Gather.apply(t, dim=dim, index=index)
+
+
+class Scatter(Function):
+    """A copy of `base` with `src` (0-d, or shaped like index) written where `index` points
+    along `dim` (torch.scatter)."""
+    uses_input_values = False
+
+    def forward(self, base, src, dim, index):
+        self.dim, self.index = dim, index
+        out = base.copy()
+        pos = _scatter_positions(dim, index, base.shape)
+        out.reshape(-1)[pos.reshape(-1)] = np.broadcast_to(src, index.shape).reshape(-1)
+        return out
+
+    def backward(self, g):
+        base, src = self.inputs
+        nb, ns = self.needs_input_grad
+        gb = gs = None
+        if nb:
+            gb = Scatter.apply(g, _const(np.zeros((), g._data.dtype)), dim=self.dim, index=self.index)
+        if ns:
+            gs = sum_to(_gather_corner(g, self.dim, self.index), src._data.shape)
+        return gb, gs
+
+
+_SCATTER_REDUCE = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum, "mean": np.add}
+
+
+def _reduce_identity(reduce, dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    big = np.inf if dtype.kind == "f" else np.iinfo(dtype).max
+    return -big if reduce == "amax" else big
+
+
+class ScatterReduce(Function):
+    """torch.scatter_reduce: `src` (shaped like index) reduced into a copy of `base` along `dim`
+    at `index` ('sum', 'prod', 'mean', 'amax', 'amin'), with or without base's own values."""
+
+    def forward(self, base, src, dim, index, reduce, include_self):
+        self.dim, self.index, self.reduce, self.include_self = dim, index, reduce, include_self
+        pos = _scatter_positions(dim, index, base.shape).reshape(-1)
+        self.pos = pos
+        vals = src.reshape(-1)
+        flat = base.copy().reshape(-1)
+        if not include_self:
+            flat[pos] = _reduce_identity(reduce, base.dtype)
+        _SCATTER_REDUCE[reduce].at(flat, pos, vals)
+        if reduce == "mean":
+            count = np.bincount(pos, minlength=flat.size) + (1 if include_self else 0)
+            self.count = np.maximum(count, 1)
+            if flat.dtype.kind == "f":
+                flat /= self.count
+            else:
+                flat //= self.count  # PyTorch floors integer means
+        return flat.reshape(base.shape)
+
+    def backward(self, g):
+        base, src = self.inputs
+        nb, ns = self.needs_input_grad
+        dim, index, reduce = self.dim, self.index, self.reduce
+        shape = base._data.shape
+        dt = g._data.dtype
+        # base's own values count where include_self, or where nothing was scattered
+        own = np.ones(base._data.size, dtype=bool)
+        if not self.include_self:
+            own[self.pos] = False
+        own = own.reshape(shape)
+        src_c = src._data
+        zero = _const(np.zeros((), dt))
+
+        def gather(t):
+            return _gather_corner(t, dim, index)
+
+        if reduce == "sum":
+            gb = Where.apply(g, zero, cond=own) if nb else None
+            gs = gather(g) if ns else None
+            return gb, gs
+        if reduce == "mean":
+            gc = g / _const(self.count.reshape(shape).astype(dt))
+            gb = Where.apply(gc, zero, cond=own) if nb else None
+            gs = gather(gc) if ns else None
+            return gb, gs
+        # the output, computed again rather than saved: sum and mean do not need it, and a saved
+        # output would refuse later in-place edits of the result for them too
+        y = ScatterReduce.apply(base, src, dim=dim, index=index, reduce=reduce, include_self=self.include_self)
+        out = y._data
+        if reduce in ("amax", "amin"):
+            # ties share the gradient equally, base's own value included (as PyTorch)
+            hit_base = own & (base._data == out)
+            hit_src = src_c == _take_corner(out, dim, index)
+            ties = hit_base.astype(dt).reshape(-1)
+            ties += _scatter_add_flat(ties.size, self.pos, hit_src.astype(dt))
+            ties = np.maximum(ties, 1).reshape(shape)
+            gt = g / _const(ties)
+            gb = gt * _const(hit_base.astype(dt)) if nb else None
+            gs = gather(gt) * _const(hit_src.astype(dt)) if ns else None
+            return gb, gs
+        # prod: d out / d x = out / x where no factor is zero (in Tensor operations, so it is
+        # differentiable again); with zeros, the product of the other factors (first order only)
+        if not (base._data[own] == 0).any() and not (src_c == 0).any():
+            gy = g * y
+            gb = Where.apply(gy / base, zero, cond=own) if nb else None
+            gs = gather(gy) / src if ns else None
+            return gb, gs
+        flat_n = base._data.size
+        zb = (own & (base._data == 0)).reshape(-1)
+        nz = zb.astype(np.int64) + np.bincount(self.pos, weights=(src_c == 0).reshape(-1), minlength=flat_n).astype(np.int64)
+        nonzero = np.where(own, np.where(base._data == 0, 1, base._data), 1).reshape(-1).astype(dt)
+        np.multiply.at(nonzero, self.pos, np.where(src_c == 0, 1, src_c).reshape(-1).astype(dt))
+        nz, nonzero = nz.reshape(shape), nonzero.reshape(shape)
+
+        def weight(x, nz_at, prod_at):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(x == 0, np.where(nz_at == 1, prod_at, 0), np.where(nz_at == 0, prod_at / np.where(x == 0, 1, x), 0))
+
+        gb = gs = None
+        if nb:
+            gb = g * _const((weight(base._data, nz, nonzero) * own).astype(dt))
+        if ns:
+            w = weight(src_c, _take_corner(nz, dim, index), _take_corner(nonzero, dim, index))
+            gs = gather(g) * _const(w.astype(dt))
+        return gb, gs
+
+
+# ---- embedding --------------------------------------------------------------------------------
+def _embedding_weights(rows, n_rows, padding_idx, scale_grad_by_freq, dtype):
+    """Per-index factors of the embedding gradient: 0 at padding_idx, 1/count with scaling."""
+    if padding_idx is None and not scale_grad_by_freq:
+        return None
+    w = np.ones(rows.shape[0], dtype=dtype)
+    if scale_grad_by_freq:
+        w /= np.bincount(rows, minlength=n_rows)[rows]
+    if padding_idx is not None:
+        w[rows == padding_idx] = 0
+    return w
+
+
+class Embedding(Function):
+    """weight[indices] (rows of a table); the gradient adds rows back, skipping padding_idx and
+    dividing by each index's count in the batch with scale_grad_by_freq."""
+    uses_input_values = False
+
+    def forward(self, weight, indices, padding_idx=None, scale_grad_by_freq=False):
+        self.indices, self.padding_idx, self.scale = indices, padding_idx, scale_grad_by_freq
+        return weight.take(indices, axis=0)
+
+    def backward(self, g):
+        w = self.inputs[0]
+        return (EmbeddingBackward.apply(g, indices=self.indices, n_rows=w._data.shape[0],
+                                        padding_idx=self.padding_idx, scale_grad_by_freq=self.scale),)
+
+
+class EmbeddingBackward(Function):
+    uses_input_values = False
+
+    def forward(self, g, indices, n_rows, padding_idx, scale_grad_by_freq):
+        self.indices, self.padding_idx, self.scale = indices, padding_idx, scale_grad_by_freq
+        rows = indices.reshape(-1)
+        tail = g.shape[indices.ndim:]
+        self.factors = _embedding_weights(rows, n_rows, padding_idx, scale_grad_by_freq, g.dtype)
+        out = _add_rows(n_rows, rows, g.reshape(rows.size, int(np.prod(tail))), self.factors)
+        return out.reshape((n_rows,) + tail)
+
+    def backward(self, gg):
+        # Linear in g, so its adjoint picks the rows again, the padding row zeroed. The 1/count
+        # factors are left out: the lookup's own backward (the next node on the way to the
+        # weight) divides by the counts again, and with both the result would no longer be the
+        # derivative of the first gradient (checked by finite differences; PyTorch agrees).
+        picked = Embedding.apply(gg, indices=self.indices)
+        if self.padding_idx is not None:
+            keep = (self.indices != self.padding_idx).astype(gg._data.dtype)
+            picked = picked * _const(keep.reshape(self.indices.shape + (1,) * (gg._data.ndim - 1)))
+        return (picked,)
