@@ -10,7 +10,9 @@ import builtins as _builtins  # this namespace shadows int, max, ... with PyTorc
 from . import _malloc  # noqa: F401  (first: tunes the allocator for big temporary arrays)
 from ._dtype import (bool, dtype, float16, float32, float64, int8, int16, int32, int64,  # noqa: A004
                      uint8)
-from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._dtype import bfloat16  # noqa: F401  (a name only: no bfloat16 arithmetic, see _dtype)
+from ._grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                         set_grad_enabled)
 from ._tensor import Size, Tensor, as_tensor, from_numpy, tensor
 from ._functions import *  # noqa: F401,F403
 from ._functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
@@ -19,6 +21,18 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 from .serialization import CheckpointError, load, save
 from . import autograd  # noqa: E402
 from . import nn, optim, utils  # noqa: E402  (built on the core above)
+# What PyTorch programs ask of the machine (devices, GPUs, distributed runs, compilation); see
+# "Running PyTorch programs" in docs/engine.md for what is accepted, ignored or refused.
+from ._device import device  # noqa: E402
+from ._tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: E402
+                            IntTensor, LongTensor, ShortTensor)
+from ._compat import (are_deterministic_algorithms_enabled, channels_last, channels_last_3d,  # noqa: E402,A004
+                      compile, contiguous_format, get_default_device, get_float32_matmul_precision,
+                      is_deterministic_algorithms_warn_only_enabled, memory_format, preserve_format,
+                      set_default_device, set_default_tensor_type, set_float32_matmul_precision,
+                      use_deterministic_algorithms)
+from . import accelerator, amp, backends, cpu, cuda, distributed, hub, jit, multiprocessing, onnx  # noqa: E402
+from .amp import autocast, is_autocast_available, is_autocast_enabled  # noqa: E402
 
 float = float32  # noqa: A001  (torch.float)
 double = float64
@@ -54,6 +68,26 @@ def get_num_threads():
     return _builtins.max(counts) if counts else 1
 
 
+def set_default_dtype(d):
+    """The dtype of new floating-point tensors and layers (float32 unless changed), as
+    torch.set_default_dtype; `set_default_dtype(mlseries.float64)` runs a program in double precision."""
+    from . import _dtype, _tensor
+    npd = _dtype.to_np(d)
+    if npd.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point types can be the default, got {d!r}")
+    _dtype.default_float = _dtype.from_np(npd)
+    _tensor._default_float = npd
+
+
 def get_default_dtype():
     from . import _dtype
     return _dtype.default_float
+
+
+def __getattr__(name):
+    # Called only for names the package lacks: say it is PyTorch's name that is missing, and
+    # stay an AttributeError so that hasattr() and getattr(..., default) keep working.
+    if name.startswith("__") and name.endswith("__"):
+        raise AttributeError(f"module 'mlseries' has no attribute {name!r}")
+    raise AttributeError(f"mlseries has no attribute {name!r} (PyTorch's torch.{name} is not implemented here; "
+                         "see docs/engine.md)")

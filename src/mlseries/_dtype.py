@@ -33,10 +33,32 @@ int32 = dtype("int32", np.int32)
 int64 = dtype("int64", np.int64)
 bool = dtype("bool", np.bool_)  # noqa: A001 - PyTorch's name
 
+
+class _NameOnlyDtype(dtype):
+    """A PyTorch dtype that NumPy cannot compute in. It exists so that programs can name and
+    compare it (`torch.bfloat16 if cuda_has_bf16 else torch.float32`); anything that needs its
+    arithmetic (a cast, a factory) asks for `.np` and gets a clear refusal."""
+
+    __slots__ = ()
+
+    def __init__(self, name, itemsize):
+        self.name = name
+        self.is_floating_point = True
+        self.is_signed = True
+        self.itemsize = itemsize
+
+    @property
+    def np(self):
+        raise TypeError(f"mlseries has no {self.name} arithmetic (NumPy has no such type); use mlseries.float32, "
+                        "or mlseries.float16 to halve memory")
+
+
+bfloat16 = _NameOnlyDtype("bfloat16", 2)
+
 ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
-_BY_NAME.update(float=float32, double=float64, half=float16, long=int64, int=int32)
+_BY_NAME.update(float=float32, double=float64, half=float16, long=int64, int=int32, bfloat16=bfloat16)
 
 default_float = float32
 

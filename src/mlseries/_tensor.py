@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 
-from . import _dtype, _threads
+from . import _device, _dtype, _threads
 from ._grad_mode import _enabled
 
 _default_float = np.dtype(np.float32)
@@ -156,8 +156,18 @@ class Tensor:
     __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_vc", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # so that `ndarray * Tensor` calls Tensor.__rmul__
 
-    def __init__(self, data, dtype=None, requires_grad=False):
-        self._data = _as_array(data, None if dtype is None else _dtype.to_np(dtype))
+    def __init__(self, *args, dtype=None, requires_grad=False, device=None):
+        _device.check(device, "Tensor(): ")
+        if type(self) is Tensor and dtype is None:
+            # `torch.Tensor(3, 4)` / `torch.Tensor([1, 2])`: PyTorch's legacy constructor, which
+            # makes float tensors of the default dtype from sizes or from data.
+            self._data = _legacy_array(args, _dtype.default_float.np, "Tensor")
+        else:
+            # Subclasses (Parameter) and an explicit dtype keep the data's or the given dtype.
+            if len(args) > 1:
+                raise TypeError(f"{type(self).__name__}() takes the data as its one positional argument")
+            data = args[0] if args else np.empty(0, _dtype.default_float.np)
+            self._data = _as_array(data, None if dtype is None else _dtype.to_np(dtype))
         self.grad = None
         self.grad_fn = None
         self._vc = [0]
@@ -230,7 +240,23 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return _device.CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def is_cpu(self):
+        return True
+
+    @property
+    def is_meta(self):
+        return False
+
+    def get_device(self):
+        """-1: the CPU (PyTorch's answer for CPU tensors)."""
+        return -1
 
     def is_floating_point(self):
         return self._data.dtype.kind == "f"
@@ -300,11 +326,18 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __format__(self, spec):
+        # As PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}"); anything else accepts
+        # only the empty format, which gives str().
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="tensor(",
-                               precision=4, floatmode="maxprec_equal" if self._data.dtype.kind == "f" else "maxprec")
+        body = _format_values(self._data)
         extras = []
-        if self._data.dtype not in (np.float32, np.int64, np.bool_) or (self._data.size == 0):
+        shown = (_dtype.default_float.np,) if self._data.size == 0 else (_dtype.default_float.np, np.int64, np.bool_)
+        if self._data.dtype not in shown:
             extras.append(f"dtype={self.dtype!r}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
@@ -332,32 +365,60 @@ class Tensor:
     def clone(self):
         return ops.Clone.apply(self)
 
-    def contiguous(self):
+    def contiguous(self, memory_format=None):
         return self
 
     # ---- dtype / device ---------------------------------------------------------------------
-    def to(self, *args, dtype=None, **kwargs):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+        """`x.to(dtype)`, `x.to(device)`, `x.to(device, dtype)`, `x.to(other)`; only CPU devices
+        are accepted. Returns `x` itself when nothing changes (a new tensor with copy=True)."""
+        if len(args) > 2:
+            raise TypeError(f"to() takes at most 2 positional arguments ({len(args)} given)")
         for a in args:
-            if isinstance(a, (_dtype.dtype, type, np.dtype)):
-                dtype = a
-            elif isinstance(a, Tensor):
+            if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif not (isinstance(a, str) and a.split(":")[0] == "cpu"):
-                raise ValueError(f"to(): unsupported device {a!r}; mlseries runs on the CPU ('cpu')")
-        if dtype is None:
-            return self
-        return self.type(dtype)
+            elif isinstance(a, (_dtype.dtype, type, np.dtype)):
+                dtype = a
+            elif _device.is_device_like(a):
+                _device.check(a, "to(): ")
+            else:
+                raise TypeError(f"to() received an invalid argument {a!r}: expected a dtype, a device or a tensor")
+        _device.check(device, "to(): ")
+        out = self if dtype is None else self.type(dtype)
+        if copy and out is self:
+            out = self.clone()
+        return out
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, the legacy type name ('torch.FloatTensor', as PyTorch answers, so that
+        comparisons written for PyTorch hold); otherwise a cast to a dtype, a legacy tensor type
+        (`mlseries.LongTensor`) or its name ('torch.LongTensor')."""
         if dtype is None:
-            return f"mlseries.{self.dtype.name}"
-        npd = _dtype.to_np(dtype)
+            return "torch." + _LEGACY_NAMES[self._data.dtype]
+        npd = _legacy_dtype(dtype)
         if npd == self._data.dtype:
             return self
         return ops.Cast.apply(self, dtype=npd)
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        raise _device.refuse("tensor.cuda()")
+
+    def pin_memory(self, device=None):
+        # PyTorch raises here too when no accelerator is present: pinned memory only speeds up
+        # copies to a GPU.
+        raise _device.refuse("pin_memory() only helps copies to a GPU; drop the call")
+
+    def is_pinned(self, device=None):
+        return False
+
+    def share_memory_(self):
+        return self
+
+    def is_shared(self):
+        return False
 
     def float(self):
         return self.type(_dtype.float32)
@@ -591,6 +652,17 @@ class Tensor:
     # ---- the op methods, defined once below with the functions -------------------------------
 
 
+def _format_values(arr):
+    """The values as PyTorch prints them: floats with 4 decimals ("1.5000"), or as "1." when all
+    are whole numbers; scientific notation for a wide range (NumPy and PyTorch pick it alike)."""
+    kwargs = dict(separator=", ", prefix="tensor(", max_line_width=80)
+    if arr.dtype.kind == "f" and arr.size:
+        finite = arr[np.isfinite(arr)]
+        whole = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+        kwargs.update(precision=4, floatmode="maxprec" if whole else "fixed")
+    return np.array2string(arr, **kwargs)
+
+
 class Size(tuple):
     """Shape of a tensor: a tuple that prints like torch.Size."""
 
@@ -683,8 +755,9 @@ def _compare(ufunc, a, b):
         raise ValueError(f"{ufunc.__name__}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together") from None
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor copied from data (nested lists, NumPy arrays, numbers or tensors)."""
+    _device.check(device, "tensor(): ")
     if isinstance(data, Tensor):
         arr = data._data.copy() if dtype is None else data._data.astype(_dtype.to_np(dtype))
     else:
@@ -697,8 +770,9 @@ def tensor(data, dtype=None, requires_grad=False):
     return t
 
 
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, device=None):
     """Like `tensor` but shares memory with a NumPy array or Tensor when it can."""
+    _device.check(device, "as_tensor(): ")
     if isinstance(data, Tensor):
         return data if dtype is None else data.type(dtype)
     return Tensor._make(_as_array(data, None if dtype is None else _dtype.to_np(dtype)))
@@ -710,6 +784,58 @@ def from_numpy(array):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
     _dtype.from_np(array.dtype)
     return Tensor._make(array)
+
+
+# ---- the legacy tensor types (torch.FloatTensor, ...) ----------------------------------------------
+_LEGACY_NAMES = {np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
+                 np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
+                 np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
+                 np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor", np.dtype(np.bool_): "BoolTensor"}
+_LEGACY_BY_NAME = {name: npd for npd, name in _LEGACY_NAMES.items()}
+
+
+def _legacy_dtype(value):
+    """The NumPy dtype named by a dtype, a legacy type class or a name such as 'torch.FloatTensor'."""
+    if isinstance(value, type):
+        if getattr(value, "_is_cuda_type", False):
+            raise _device.refuse(f"type(torch.cuda.{value.__name__})")
+        legacy = getattr(value, "_legacy_dtype", None)
+        if legacy is not None:
+            return legacy
+    if isinstance(value, str):
+        prefix, _, name = value.rpartition(".")
+        if name in _LEGACY_BY_NAME:
+            if prefix.endswith("cuda"):
+                raise _device.refuse(f"type({value!r})")
+            if prefix in ("torch", "mlseries", ""):
+                return _LEGACY_BY_NAME[name]
+        if prefix not in ("torch", "mlseries", "") or name not in _dtype._BY_NAME:
+            raise ValueError(f"invalid type: {value!r} (expected a dtype or a name such as 'torch.FloatTensor')")
+        return _dtype.to_np(name)
+    return _dtype.to_np(value)
+
+
+def _legacy_array(args, npd, name):
+    """What `torch.FloatTensor(*args)` holds: sizes give a new (zero-filled) tensor, data is
+    converted to the type, no argument gives an empty tensor."""
+    if not args:
+        return np.empty(0, npd)
+    if builtins.all(isinstance(a, (builtins.int, np.integer)) and not isinstance(a, builtins.bool) for a in args):
+        return np.zeros(tuple(builtins.int(a) for a in args), npd)  # PyTorch leaves it uninitialised
+    if len(args) == 1:
+        data = args[0]
+        if isinstance(data, Size):
+            return np.zeros(tuple(data), npd)
+        if isinstance(data, Tensor):
+            if data._data.dtype != npd:
+                raise TypeError(f"{name}(tensor): the tensor is {data.dtype}, but {name} holds "
+                                f"{_dtype.from_np(npd)}; convert it with tensor.to(...)")
+            return data._data
+        if isinstance(data, (list, tuple, np.ndarray)):
+            return np.array(data, dtype=npd)
+        raise TypeError(f"{name}(): data must be a sequence (got {type(data).__name__})")
+    raise TypeError(f"{name}() takes sizes (ints) or one sequence of data, got "
+                    f"({', '.join(type(a).__name__ for a in args)})")
 
 
 from . import _ops as ops  # noqa: E402  (ops need Tensor and Function defined above)

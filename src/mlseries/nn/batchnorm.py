@@ -3,7 +3,7 @@
 State as in PyTorch: `weight` and `bias` (learned), and the buffers `running_mean`,
 `running_var` and `num_batches_tracked`, so state dicts carry the same keys.
 """
-from .. import _dtype
+from .. import _device, _dtype
 from .._factories import ones, zeros
 from .._tensor import tensor
 from . import functional as F
@@ -16,6 +16,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True):
+        _device.check(device, f"{type(self).__name__}(): ")
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats

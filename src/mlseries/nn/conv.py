@@ -1,5 +1,5 @@
 """`Conv2d` and `ConvTranspose2d`: learned 2-D filters, initialised and printed as in PyTorch."""
-from .. import _dtype
+from .. import _device, _dtype
 from .. import _functions as _fn
 from .._factories import empty
 from . import functional as F
@@ -69,6 +69,7 @@ class Conv2d(_Conv2dBase):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
+        _device.check(device, "Conv2d(): ")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype=dtype)
 
@@ -95,6 +96,7 @@ class ConvTranspose2d(_Conv2dBase):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        _device.check(device, "ConvTranspose2d(): ")
         if padding_mode != "zeros":
             raise ValueError(f"ConvTranspose2d only supports padding_mode='zeros', got {padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,

@@ -7,6 +7,7 @@ Resizing and adaptive pooling are separable linear maps: one small constant matr
 axis, applied with the fused `Linear` primitive, so their gradients come from there.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -284,15 +285,32 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 # ---- dropout and resizing ---------------------------------------------------------------------
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels with probability p (scaling the rest by 1/(1−p)): neighbouring pixels
-    are correlated, so dropping single pixels would hardly regularise a conv net."""
+    are correlated, so dropping single pixels would hardly regularise a conv net.
+
+    As in PyTorch 2.x: a 4-D input is (N, C, H, W); a 3-D input is taken as (N, C, L) — one mask
+    entry per (sample, channel), not per channel of one (C, H, W) image — with a warning; other
+    ranks warn and drop along the first two dimensions (each element for a 2-D input)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(input.shape)}")
+    ndim = input.ndim
+    if ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated and will result in an "
+                      "error in a future release. To retain the behavior and silence this warning, please use dropout "
+                      "instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
+                      stacklevel=2)
+    if ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
+                      "will change in a future release to interpret the input as one without a batch dimension, i.e. "
+                      "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
+                      "dropout1d instead.", stacklevel=2)
     if not training or p == 0.0:
         return input
+    if ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     dt = input._data.dtype
-    mask_shape = input.shape[:-2] + (1, 1)
+    mask_shape = tuple(input.shape[:2]) + (1,) * (ndim - 2)
     keep = _gen(None).random(mask_shape) >= p
     scale = keep.astype(dt) * (1.0 / (1.0 - p) if p < 1.0 else 0.0)
     return input * _const(scale.astype(dt))

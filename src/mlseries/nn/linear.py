@@ -1,7 +1,7 @@
 """`Linear` (a fully connected layer) and `Identity`."""
 import math
 
-from .. import _dtype
+from .. import _device, _dtype
 from .._factories import empty
 from . import functional as F
 from . import init
@@ -27,6 +27,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        _device.check(device, "Linear(): ")
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features

@@ -9,9 +9,9 @@ import itertools
 
 import numpy as np
 
-from .. import _dtype
+from .. import _device, _dtype
 from .._grad_mode import no_grad
-from .._tensor import Tensor, _as_array
+from .._tensor import Tensor, _as_array, _legacy_dtype
 from .parameter import Parameter
 
 _IncompatibleKeysBase = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -362,29 +362,36 @@ class Module:
                 if p.grad is not None:
                     p.grad._data = fn(p.grad._data)
             for name, b in self._buffers.items():
-                if b is not None:
+                if getattr(b, "_is_uninitialized", False):
+                    b._data = fn(b._data)  # a lazy layer's buffer stays the object that will get its shape
+                elif b is not None:
                     self._buffers[name] = Tensor._make(fn(b._data))
         return self
 
-    def to(self, *args, dtype=None, device=None, **kwargs):
-        """`model.to(mlseries.float64)`, `model.to('cpu')` or `model.to(tensor)`: cast floating
-        parameters and buffers (integer buffers keep their type)."""
-        for a in args + ((device,) if device is not None else ()):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, memory_format=None):
+        """`model.to(mlseries.float64)`, `model.to(device)` (a CPU device), `model.to(device, dtype)`
+        or `model.to(tensor)`: cast floating parameters and buffers (integer buffers keep their
+        type); returns the module itself."""
+        for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
             elif isinstance(a, (_dtype.dtype, np.dtype, type)):
                 dtype = a
-            elif not (isinstance(a, str) and a.split(":")[0] == "cpu"):
-                raise ValueError(f"to(): unsupported device {a!r}; mlseries runs on the CPU ('cpu')")
+            elif _device.is_device_like(a):
+                _device.check(a, "Module.to(): ")
+            else:
+                raise TypeError(f"to() received an invalid argument {a!r}: expected a dtype, a device or a tensor")
+        _device.check(device, "Module.to(): ")
         if dtype is None:
             return self
-        npd = _dtype.to_np(dtype)
+        npd = _legacy_dtype(dtype)
         if npd.kind != "f":
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         return self._apply(lambda a: a.astype(npd, copy=False) if a.dtype.kind == "f" else a)
 
     def type(self, dst_type):
-        return self.to(dst_type)
+        """Cast to a dtype, a legacy type (`torch.DoubleTensor`) or its name ('torch.DoubleTensor')."""
+        return self._apply(lambda a: a.astype(_legacy_dtype(dst_type), copy=False))
 
     def float(self):
         return self.to(_dtype.float32)
@@ -396,6 +403,12 @@ class Module:
         return self.to(_dtype.float16)
 
     def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        raise _device.refuse("model.cuda()")
+
+    def share_memory(self):
         return self
 
     # ---- state dict -----------------------------------------------------------------------
@@ -439,7 +452,9 @@ class Module:
                 continue
             value = state_dict[key]
             arr = value._data if isinstance(value, Tensor) else _as_array(value)
-            if arr.shape != target._data.shape:
+            if getattr(target, "_is_uninitialized", False):
+                arrays[key] = arr  # a lazy layer's parameter takes the checkpoint's shape
+            elif arr.shape != target._data.shape:
                 mismatched.append((key, arr.shape, target._data.shape))
             else:
                 arrays[key] = arr
@@ -455,14 +470,22 @@ class Module:
             hint = _prefix_hint(missing, unexpected) if strict else ""
             raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
                                + "\n\t".join(errors) + hint)
+        lazy = []
         with no_grad():
             for key, arr in arrays.items():
                 target = own[key]
+                if getattr(target, "_is_uninitialized", False):
+                    target.materialize(arr.shape)
+                    lazy.append(key.rpartition(".")[0])
                 if assign:
                     target._data = arr  # adopt the checkpoint's array (and dtype), as PyTorch's assign=True
                 else:
                     np.copyto(target._data, arr, casting="unsafe")
                 target._version += 1
+        for path in dict.fromkeys(lazy):
+            become = getattr(self.get_submodule(path), "_lazy_become", None)
+            if become is not None:
+                become()  # every shape known: the lazy layer is now the ordinary one
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- printing -------------------------------------------------------------------------

@@ -1,2 +1,3 @@
 """Utilities with the names of torch.utils: `mlseries.utils.data` (datasets and loaders)."""
 from . import data  # noqa: F401  (so `mlseries.utils.data` works after `import mlseries`, as in torch)
+from . import model_zoo  # noqa: F401
