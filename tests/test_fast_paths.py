@@ -17,13 +17,24 @@ def test_branch_free_select_equals_np_where_bit_for_bit(dtype):
     b[3, 0] = np.nan
     cond = rng.random(a.shape) > 0.5
     cases = [(a, b), (a, np.zeros((), dtype)), (np.zeros((), dtype), a), (a, np.asarray(-0.0, dtype)),
-             (a.transpose(2, 0, 1), np.ones((), dtype))]
+             (a.transpose(2, 0, 1), np.ones((), dtype)), (np.asarray(-np.inf, dtype), a)]
     for x, y in cases:
         c = cond if cond.ndim == 0 or np.broadcast_shapes(np.shape(x), np.shape(y)) == cond.shape \
             else cond.transpose(2, 0, 1)
         got, want = _select(c, x, y), np.where(c, x, y)
         assert got.shape == want.shape and got.dtype == want.dtype
         assert np.array_equal(np.ascontiguousarray(got).view(np.uint8), np.ascontiguousarray(want).view(np.uint8))
+
+
+def test_select_with_a_mask_smaller_than_the_values():
+    # nanoGPT's att.masked_fill(mask[:T, :T] == 0, -inf): the mask broadcasts over the batch.
+    rng = np.random.default_rng(2)
+    scores = rng.standard_normal((2, 3, 64, 64)).astype(np.float32)
+    mask = np.tril(np.ones((64, 64), bool))
+    for a, b in [(np.asarray(-np.inf, np.float32), scores), (scores, np.asarray(-1.0, np.float32))]:
+        np.testing.assert_array_equal(_select(mask, a, b), np.where(mask, a, b))
+    got = ms.tensor(scores).masked_fill(ms.tensor(~mask), float("-inf"))
+    np.testing.assert_array_equal(got.numpy(), np.where(~mask, -np.inf, scores))
 
 
 def test_relu_gradient_on_a_large_channels_last_tensor():

@@ -5,13 +5,13 @@ second derivatives) come from there. Where a mask or a one-hot matrix does not d
 weights, it is built once with NumPy and enters the graph as a constant: one multiply instead
 of a gather and a scatter.
 """
-import math
 import warnings
 
 import numpy as np
 
 from .. import _functions as _fn
 from .. import _ops
+from .._ops_norm import Gelu as _Gelu
 from .._tensor import Tensor
 from ..random import _gen
 
@@ -74,13 +74,10 @@ def relu(input, inplace=False):
 
 
 def gelu(input, approximate="none"):
-    """x·Φ(x); 'tanh' is the approximation GPT-2 used."""
-    if approximate == "none":
-        return input * 0.5 * (1.0 + _fn.erf(input * (1.0 / math.sqrt(2.0))))
-    if approximate == "tanh":
-        inner = (input + 0.044715 * input * input * input) * math.sqrt(2.0 / math.pi)
-        return input * 0.5 * (1.0 + _fn.tanh(inner))
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    """x·Φ(x); 'tanh' is the approximation GPT-2 used. One fused node (see _ops_norm.py)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _Gelu.apply(input if input._data.dtype.kind == "f" else input.float(), approximate=approximate)
 
 
 def silu(input, inplace=False):
@@ -144,7 +141,9 @@ def one_hot(tensor, num_classes=-1):
     if t.dtype.kind not in "iu":
         raise TypeError(f"one_hot is only applicable to index tensors (int64), got {t.dtype}")
     if num_classes == -1:
-        num_classes = int(t.max()) + 1 if t.size else 0
+        if not t.size:
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; pass num_classes")
+        num_classes = int(t.max()) + 1
     if t.size and (t.min() < 0 or t.max() >= num_classes):
         raise ValueError(f"one_hot: class values must be in [0, {num_classes - 1}], "
                          f"got values from {int(t.min())} to {int(t.max())}")
@@ -405,3 +404,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 # Image layers (convolution, pooling, batch norm, dropout2d, interpolate) live in their own file.
 from .functional_conv import *  # noqa: E402,F401,F403
+# Normalisation and attention (layer_norm, rms_norm, scaled_dot_product_attention, multi-head attention).
+from .functional_attention import *  # noqa: E402,F401,F403
+# Embedding lookups (embedding).
+from .functional_sparse import *  # noqa: E402,F401,F403
