@@ -83,10 +83,14 @@ class _ImageStep:
     input_shape = ()
     classes = 10
 
+    @classmethod
+    def inputs(cls, rng):
+        """(inputs, class targets) as NumPy arrays."""
+        return rng.standard_normal(cls.input_shape).astype(np.float32), rng.integers(0, cls.classes, cls.input_shape[0])
+
     def __init__(self, framework, seed=0):
         rng = np.random.default_rng(seed)
-        self.x = rng.standard_normal(self.input_shape).astype(np.float32)
-        self.y = rng.integers(0, self.classes, self.input_shape[0])
+        self.x, self.y = self.inputs(rng)
         self.framework = framework
         if framework == "mlseries":
             import mlseries as T
@@ -155,24 +159,6 @@ class ResBlockStep(_ImageStep):
 class _SequenceStep(_ImageStep):
     """A training step on random token batches: `build(nn, F)` gives the model, `inputs(rng)` the
     (tokens, targets) arrays, and the loss is cross-entropy over `logits.view(-1, classes)`."""
-
-    def __init__(self, framework, seed=0):
-        rng = np.random.default_rng(seed)
-        self.x, self.y = self.inputs(rng)
-        if framework == "mlseries":
-            import mlseries as T
-            from mlseries import nn, optim
-        else:
-            import torch as T
-            from torch import nn, optim
-        self.T = T
-        self.model = self.build(nn, nn.functional)
-        with T.no_grad():
-            for name, p in self.model.named_parameters():
-                p.copy_(T.tensor(_initial_value(name, tuple(p.shape), rng)))
-        self.opt = optim.Adam(self.model.parameters(), lr=1e-3)
-        self.loss_fn = nn.CrossEntropyLoss()
-        self.xt, self.yt = T.tensor(self.x), T.tensor(self.y)
 
     def step(self):
         logits = self.model(self.xt)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_args
 
 
 class Adagrad(Optimizer):
@@ -15,16 +15,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if lr_decay < 0.0:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if initial_accumulator_value < 0.0:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        check_args(lr=lr, eps=eps, lr_decay=lr_decay, weight_decay=weight_decay,
+                   initial_accumulator_value=initial_accumulator_value)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, maximize=maximize)
         super().__init__(params, defaults)
@@ -38,14 +30,7 @@ class Adagrad(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, lr_decay, eps = float(group["lr"]), group["lr_decay"], group["eps"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                w = p._data
-                state = self.state[p]
-                state["step"]._data += 1
-                t = float(state["step"]._data)
-                g = self._effective_grad(w, p.grad._data, group["maximize"], group["weight_decay"])
+            for w, state, g, t in self._stepped(group):
                 clr = lr / (1 + (t - 1) * lr_decay)
                 acc = state["sum"]._data
                 tmp = self._temp(w, 0)
@@ -56,5 +41,4 @@ class Adagrad(Optimizer):
                 np.divide(g, tmp, out=tmp)
                 tmp *= -clr
                 w += tmp
-                p._version += 1
         return loss

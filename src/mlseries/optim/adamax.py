@@ -1,9 +1,7 @@
 """Adamax (Kingma & Ba): Adam with the infinity norm in place of the second moment."""
 import numpy as np
 
-from .._tensor import Tensor
-from .adam import _check_adam_args
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_args
 
 
 class Adamax(Optimizer):
@@ -16,7 +14,7 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
-        _check_adam_args(lr, betas, eps, weight_decay)
+        check_args(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
@@ -25,18 +23,7 @@ class Adamax(Optimizer):
         for group in self.param_groups:
             lr, eps = float(group["lr"]), group["eps"]
             beta1, beta2 = (float(b) for b in group["betas"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                w = p._data
-                state = self.state[p]
-                if not state:
-                    state["step"] = Tensor._make(np.zeros((), np.float32))
-                    state["exp_avg"] = Tensor._make(np.zeros_like(w))
-                    state["exp_inf"] = Tensor._make(np.zeros_like(w))
-                state["step"]._data += 1
-                t = float(state["step"]._data)
-                g = self._effective_grad(w, p.grad._data, group["maximize"], group["weight_decay"])
+            for w, state, g, t in self._stepped(group, "exp_avg", "exp_inf"):
                 m, u = state["exp_avg"]._data, state["exp_inf"]._data
                 tmp = self._temp(w, 0)
                 np.subtract(g, m, out=tmp)           # m += (1 − β1)(g − m)
@@ -49,5 +36,4 @@ class Adamax(Optimizer):
                 np.divide(m, u, out=tmp)
                 tmp *= -(lr / (1 - beta1 ** t))
                 w += tmp
-                p._version += 1
         return loss

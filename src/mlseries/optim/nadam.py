@@ -2,8 +2,8 @@
 import numpy as np
 
 from .._tensor import Tensor
-from .adam import _check_adam_args
-from .optimizer import Optimizer
+from .adam import update_moments
+from .optimizer import Optimizer, check_args
 
 
 class NAdam(Optimizer):
@@ -19,9 +19,7 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
-        _check_adam_args(lr, betas, eps, weight_decay)
-        if momentum_decay < 0.0:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        check_args(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay, momentum_decay=momentum_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, defaults)
@@ -29,25 +27,13 @@ class NAdam(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, eps, wd, psi = float(group["lr"]), group["eps"], group["weight_decay"], group["momentum_decay"]
+            lr, eps, psi = float(group["lr"]), group["eps"], group["momentum_decay"]
             beta1, beta2 = (float(b) for b in group["betas"])
             decoupled = group.get("decoupled_weight_decay", False)
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                w = p._data
-                state = self.state[p]
-                if not state:
-                    state["step"] = Tensor._make(np.zeros((), np.float32))
+            for w, state, g, t in self._stepped(group, "exp_avg", "exp_avg_sq", decoupled=decoupled):
+                if "mu_product" not in state:
                     state["mu_product"] = Tensor._make(np.ones((), np.float32))
-                    state["exp_avg"] = Tensor._make(np.zeros_like(w))
-                    state["exp_avg_sq"] = Tensor._make(np.zeros_like(w))
-                state["step"]._data += 1
-                t = float(state["step"]._data)
                 bias_correction2 = 1 - beta2 ** t
-                if wd and decoupled:
-                    w *= 1 - lr * wd
-                g = self._effective_grad(w, p.grad._data, group["maximize"], 0 if decoupled else wd)
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))
                 mu_product = state["mu_product"]._data
@@ -55,13 +41,7 @@ class NAdam(Optimizer):
                 prod = float(mu_product)
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 tmp, denom = self._temp(w, 0), self._temp(w, 2)
-                np.subtract(g, m, out=tmp)           # m += (1 − β1)(g − m)
-                tmp *= 1 - beta1
-                m += tmp
-                v *= beta2                           # v = β2 v + (1 − β2) g²
-                np.multiply(g, g, out=tmp)
-                tmp *= 1 - beta2
-                v += tmp
+                update_moments(m, v, g, beta1, beta2, tmp)
                 np.divide(v, bias_correction2, out=denom)
                 np.sqrt(denom, out=denom)
                 denom += eps
@@ -71,5 +51,4 @@ class NAdam(Optimizer):
                 np.divide(m, denom, out=tmp)
                 tmp *= (-lr * mu_next) / (1.0 - prod * mu_next)
                 w += tmp
-                p._version += 1
         return loss

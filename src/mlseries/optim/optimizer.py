@@ -14,6 +14,29 @@ from .._tensor import Tensor
 from ..nn.module import _zero_grad
 
 
+def check_args(lr=None, eps=None, betas=None, **nonnegative):
+    """PyTorch's checks (and messages) for an optimiser's hyper-parameters: a learning rate,
+    epsilon and each named value must not be negative; betas must lie in [0, 1)."""
+    if lr is not None and lr < 0.0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps is not None and eps < 0.0:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i, beta in enumerate(betas or ()):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    for name, value in nonnegative.items():
+        if value < 0.0:
+            raise ValueError(f"Invalid {name} value: {value}")
+
+
+def average_square(avg, x, decay, tmp):
+    """A running average of squares, in place: avg = decay·avg + (1 − decay)·x² (`tmp` is scratch)."""
+    avg *= decay
+    np.multiply(x, x, out=tmp)
+    tmp *= 1 - decay
+    avg += tmp
+
+
 class _RequiredParameter:
     def __repr__(self):
         return "<required parameter>"
@@ -113,6 +136,33 @@ class Optimizer:
             buf = np.empty(like.size, dtype=like.dtype)
             self._scratch[key] = buf
         return buf[:like.size].reshape(like.shape)
+
+    def _stepped(self, group, *buffers, decoupled=False, count=True):
+        """The parameters of `group` that have a gradient, one at a time, as (array, state,
+        gradient, step): the state starts as a step counter and a zero array per name in
+        `buffers`; the step is counted; weight decay is folded into the gradient (L2) or, when
+        `decoupled` (AdamW), applied to the weights first; `maximize` negates the gradient. After
+        the caller has updated the array in place, the parameter's version is bumped, so a graph
+        that saved the old values refuses to backpropagate through them."""
+        wd, lr = group.get("weight_decay", 0), float(group["lr"])
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            w = p._data
+            state = self.state[p]
+            t = None
+            if count:
+                if not state:
+                    state["step"] = Tensor._make(np.zeros((), np.float32))
+                    for name in buffers:
+                        state[name] = Tensor._make(np.zeros_like(w))
+                state["step"]._data += 1
+                t = float(state["step"]._data)
+            if wd and decoupled:
+                w *= 1 - lr * wd
+            g = self._effective_grad(w, p.grad._data, group.get("maximize", False), 0 if decoupled else wd)
+            yield w, state, g, t
+            p._version += 1
 
     def _effective_grad(self, param, grad, maximize, weight_decay):
         """The gradient an update uses: −grad when maximizing, plus weight_decay·param (L2

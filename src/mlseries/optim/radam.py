@@ -4,9 +4,8 @@ import math
 
 import numpy as np
 
-from .._tensor import Tensor
-from .adam import _check_adam_args
-from .optimizer import Optimizer
+from .adam import update_moments
+from .optimizer import Optimizer, check_args
 
 
 class RAdam(Optimizer):
@@ -21,7 +20,7 @@ class RAdam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
                  *, foreach=None, maximize=False, capturable=False, differentiable=False):
-        _check_adam_args(lr, betas, eps, weight_decay)
+        check_args(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, defaults)
@@ -29,32 +28,13 @@ class RAdam(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, eps, wd = float(group["lr"]), group["eps"], group["weight_decay"]
+            lr, eps = float(group["lr"]), group["eps"]
             beta1, beta2 = (float(b) for b in group["betas"])
             decoupled = group.get("decoupled_weight_decay", False)
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                w = p._data
-                state = self.state[p]
-                if not state:
-                    state["step"] = Tensor._make(np.zeros((), np.float32))
-                    state["exp_avg"] = Tensor._make(np.zeros_like(w))
-                    state["exp_avg_sq"] = Tensor._make(np.zeros_like(w))
-                state["step"]._data += 1
-                t = float(state["step"]._data)
-                if wd and decoupled:
-                    w *= 1 - lr * wd
-                g = self._effective_grad(w, p.grad._data, group["maximize"], 0 if decoupled else wd)
+            for w, state, g, t in self._stepped(group, "exp_avg", "exp_avg_sq", decoupled=decoupled):
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 tmp, upd = self._temp(w, 0), self._temp(w, 2)
-                np.subtract(g, m, out=tmp)           # m += (1 − β1)(g − m)
-                tmp *= 1 - beta1
-                m += tmp
-                v *= beta2                           # v = β2 v + (1 − β2) g²
-                np.multiply(g, g, out=tmp)
-                tmp *= 1 - beta2
-                v += tmp
+                update_moments(m, v, g, beta1, beta2, tmp)
                 bias_correction1 = 1 - beta1 ** t
                 bias_correction2 = 1 - beta2 ** t
                 np.divide(m, bias_correction1, out=upd)
@@ -68,5 +48,4 @@ class RAdam(Optimizer):
                     upd *= tmp
                     upd *= math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
                 w -= upd
-                p._version += 1
         return loss

@@ -1,8 +1,7 @@
 """RMSprop (Hinton): divide the gradient by a running root-mean-square of recent gradients."""
 import numpy as np
 
-from .._tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, average_square, check_args
 
 
 class RMSprop(Optimizer):
@@ -16,16 +15,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if alpha < 0.0:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        check_args(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
@@ -34,26 +24,12 @@ class RMSprop(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, alpha, eps, momentum = float(group["lr"]), group["alpha"], group["eps"], group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                w = p._data
-                state = self.state[p]
-                if not state:
-                    state["step"] = Tensor._make(np.zeros((), np.float32))
-                    state["square_avg"] = Tensor._make(np.zeros_like(w))
-                    if momentum > 0:
-                        state["momentum_buffer"] = Tensor._make(np.zeros_like(w))
-                    if group["centered"]:
-                        state["grad_avg"] = Tensor._make(np.zeros_like(w))
-                state["step"]._data += 1
-                g = self._effective_grad(w, p.grad._data, group["maximize"], group["weight_decay"])
+            buffers = ("square_avg",) + (("momentum_buffer",) if momentum > 0 else ()) + \
+                (("grad_avg",) if group["centered"] else ())
+            for w, state, g, _ in self._stepped(group, *buffers):
                 sq = state["square_avg"]._data
                 avg = self._temp(w, 0)
-                sq *= alpha
-                np.multiply(g, g, out=avg)
-                avg *= 1 - alpha
-                sq += avg
+                average_square(sq, g, alpha, avg)
                 if group["centered"]:
                     ga = state["grad_avg"]._data
                     np.subtract(g, ga, out=avg)
@@ -74,5 +50,4 @@ class RMSprop(Optimizer):
                 else:
                     avg *= -lr
                 w += avg
-                p._version += 1
         return loss

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_args
 
 
 class SGD(Optimizer):
@@ -16,12 +16,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_args(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
@@ -34,14 +29,9 @@ class SGD(Optimizer):
             lr = float(group["lr"])
             momentum = group["momentum"]
             dampening = group["dampening"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                w = p._data
-                d = self._effective_grad(w, p.grad._data, group["maximize"], group["weight_decay"])
+            for w, state, d, _ in self._stepped(group, count=False):
                 tmp = self._temp(w, 0)
                 if momentum != 0:
-                    state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         buf = state["momentum_buffer"] = Tensor._make(d.copy())
@@ -58,5 +48,4 @@ class SGD(Optimizer):
                         d = buf._data
                 np.multiply(d, -lr, out=tmp)
                 w += tmp
-                p._version += 1
         return loss
