@@ -12,7 +12,7 @@ import collections
 import time
 
 from mlseries import _tensor
-from mlseries.bench import WORKLOADS, _limit_blas_threads
+from mlseries.bench import WORKLOADS, _limit_threads
 
 
 def profile(name, steps=20, warmup=3):
@@ -65,7 +65,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, help="cap NumPy's BLAS threads")
     args = parser.parse_args(argv)
     if args.threads:
-        _limit_blas_threads(args.threads)
+        _limit_threads(args.threads)
     phases, ops, calls = profile(args.workload, args.steps)
     total = sum(phases.values())
     print(f"{args.workload}: {total:.1f} ms per step (mean of {args.steps} steps)")

@@ -67,3 +67,38 @@ def test_set_num_threads_is_the_cap():
         assert ms.get_num_threads() == 1
     finally:
         ms.set_num_threads(before)
+
+
+@pytest.fixture
+def two_workers(monkeypatch):
+    """Pretend the machine has two idle cores (and two cores in all), so large work is split."""
+    monkeypatch.setattr(_threads, "cores", lambda: 2)
+    monkeypatch.setitem(_threads._state, "threads", 2)
+    monkeypatch.setitem(_threads._state, "enabled", True)
+    monkeypatch.setitem(_threads._state, "next", float("inf"))  # no look at the real machine
+    from mlseries import _parallel
+    assert _parallel.workers() == 2
+
+
+def _training_step(seed):
+    """A conv-pool-linear step large enough that convolution, pooling and the linear layer split."""
+    rng = np.random.default_rng(seed)
+    x = ms.tensor(rng.standard_normal((40, 3, 16, 16)).astype(np.float32), requires_grad=True)
+    conv = ms.nn.Conv2d(3, 32, 3, padding=1)
+    fc = ms.nn.Linear(32 * 8 * 8, 512)
+    with ms.no_grad():
+        for p in list(conv.parameters()) + list(fc.parameters()):
+            p.copy_(ms.tensor(rng.standard_normal(tuple(p.shape)).astype(np.float32) * 0.1))
+    z = fc(ms.nn.functional.max_pool2d(conv(x).relu(), 2).flatten(1))
+    (z * z).sum().backward()
+    return [z.numpy().copy(), x.grad.numpy().copy(), conv.weight.grad.numpy().copy(), fc.weight.grad.numpy().copy()]
+
+
+def test_results_do_not_depend_on_how_many_threads_ran_the_parts(two_workers):
+    # The split is fixed by shapes and core count; only whether parts run at once depends on the
+    # machine's load. So one thread and two must agree bit for bit (same seed, same result).
+    together = _training_step(0)
+    _threads._state["threads"] = 1
+    in_turn = _training_step(0)
+    for a, b in zip(together, in_turn):
+        np.testing.assert_array_equal(a, b)

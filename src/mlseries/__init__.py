@@ -52,16 +52,17 @@ def numel(input):
 
 
 def set_num_threads(n):
-    """The most threads matrix products (NumPy's BLAS) may use, as torch.set_num_threads. Without
-    it the engine uses the cores the rest of the machine leaves idle (see `_threads.py`)."""
+    """The most threads the engine works on at once, as torch.set_num_threads. Without it the
+    engine uses the cores the rest of the machine leaves idle, with the same results either way
+    (see `_threads.py`)."""
     from . import _threads
     _threads.set_cap(_builtins.int(n))
 
 
 def get_num_threads():
-    """The most threads matrix products may use (what set_num_threads set, else one per core)."""
+    """The most threads the engine works on at once (what set_num_threads set, else one per core)."""
     from . import _threads
-    if _threads._enabled() or _threads._state["cap"] is not None:
+    if _threads._enabled():
         return _threads._state["cap"]
     from threadpoolctl import threadpool_info
     counts = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]

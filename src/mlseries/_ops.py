@@ -12,6 +12,7 @@ to the input's shape.
 import numpy as np
 from scipy import special as _special
 
+from . import _parallel
 from ._tensor import Function, Tensor
 
 
@@ -689,6 +690,8 @@ class MatMul(Function):
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align "
                              f"({a.shape[-1]} ≠ {b.shape[-2]})")
+        if a.ndim == 2 and b.ndim == 2:
+            return _parallel.matmul(a, b)  # large products: rows split between idle cores
         try:
             return np.matmul(a, b)
         except ValueError:
@@ -711,7 +714,7 @@ class Linear(Function):
             raise ValueError(f"linear: input of shape {tuple(x.shape)} has {x.shape[-1]} features "
                              f"but the weight of shape {tuple(w.shape)} expects {w.shape[1]}")
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = x2 @ w.T
+        y = _parallel.matmul(x2, w.T)
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],)) if x.ndim != 2 else y

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _parallel
 from ._grad_mode import _enabled
 from ._ops import Sum
 from ._tensor import Function, Tensor
@@ -195,13 +196,19 @@ def _channel_sum(g):
 
 # ---- convolution ------------------------------------------------------------------------------
 def _convolve(x, w, geom):
-    """conv2d without bias -> channels-last (N, Ho, Wo, O), contiguous."""
+    """conv2d without bias -> channels-last (N, Ho, Wo, O), contiguous. Parts of the batch go to
+    different threads when cores are idle (`_parallel`)."""
     groups, (ho, wo) = geom.groups, geom.out_hw
     wm = _weight_matrix(w, groups)  # (G, K, O/G)
     y = np.empty((x.shape[0], ho, wo, w.shape[0]), np.result_type(x, w))
-    for block, cols in _im2col(_padded_groups(x, geom), geom):
-        m = cols.shape[0] * ho * wo
-        _grouped_matmul(cols.reshape(m, groups, -1), wm, y[block].reshape(m, groups, -1))
+
+    def part(rows):
+        yr = y[rows]
+        for block, cols in _im2col(_padded_groups(x[rows], geom), geom):
+            m = cols.shape[0] * ho * wo
+            _grouped_matmul(cols.reshape(m, groups, -1), wm, yr[block].reshape(m, groups, -1))
+
+    _parallel.over_batch(x.shape[0], part)
     return y
 
 
@@ -283,11 +290,16 @@ class Conv2dWeightGrad(Function):
     def forward(self, x, y, geom=None):
         self.geom = geom
         groups, (ho, wo) = geom.groups, geom.out_hw
-        m = 0
-        for block, cols in _im2col(_padded_groups(x, geom), geom):
-            c3 = cols.reshape(cols.shape[0] * ho * wo, groups, -1)  # (M, G, K)
-            y3 = _rows(y[block], groups)  # (M, G, O/G)
-            m = m + np.matmul(c3.transpose(1, 2, 0), y3.transpose(1, 0, 2))  # (G, K, O/G)
+
+        def part(rows):
+            m, yr = 0, y[rows]
+            for block, cols in _im2col(_padded_groups(x[rows], geom), geom):
+                c3 = cols.reshape(cols.shape[0] * ho * wo, groups, -1)  # (M, G, K)
+                y3 = _rows(yr[block], groups)  # (M, G, O/G)
+                m = m + np.matmul(c3.transpose(1, 2, 0), y3.transpose(1, 0, 2))  # (G, K, O/G)
+            return m
+
+        m = sum(_parallel.over_batch(x.shape[0], part))
         return _weight_from_matrix(m, geom.kernel, x.shape[1] // groups)
 
     def backward(self, gw):
@@ -320,20 +332,28 @@ def max_and_argmax(x, geom):
     """Max over each window of (N, C, H, W) and the tap that holds it (N, Ho, Wo, C); ties go
     to the first tap, as in PyTorch. Plain maximum/compare/add passes: NumPy's masked copies
     (copyto with where=, np.where) are ten times slower here."""
-    xp = _pad(_nhwc(x), geom, value=-np.inf)
-    windows = [xp[:, rows, columns] for _, (rows, columns) in geom.taps()]
-    best = windows[0].copy()  # (N, Ho, Wo, C)
-    for window in windows[1:]:
-        np.maximum(best, window, out=best)
-    argmax = np.zeros(best.shape, np.uint8 if len(windows) < 256 else np.int32)
-    claimed = windows[0] == best
-    hit, step = np.empty(best.shape, bool), np.empty(best.shape, argmax.dtype)
-    for t, window in enumerate(windows[1:], 1):
-        np.equal(window, best, out=hit)
-        np.greater(hit, claimed, out=hit)  # a maximum here and at no earlier tap
-        claimed |= hit
-        np.multiply(hit, argmax.dtype.type(t), out=step)
-        argmax += step
+    n, c = x.shape[:2]
+    ho, wo = geom.out_hw
+    best = np.empty((n, ho, wo, c), x.dtype)
+    argmax = np.zeros(best.shape, np.uint8 if len(geom.taps()) < 256 else np.int32)
+
+    def part(rows):
+        xp = _pad(_nhwc(x[rows]), geom, value=-np.inf)
+        windows = [xp[:, r, col] for _, (r, col) in geom.taps()]
+        top, arg = best[rows], argmax[rows]
+        np.copyto(top, windows[0])
+        for window in windows[1:]:
+            np.maximum(top, window, out=top)
+        claimed = windows[0] == top
+        hit, step = np.empty(top.shape, bool), np.empty(top.shape, arg.dtype)
+        for t, window in enumerate(windows[1:], 1):
+            np.equal(window, top, out=hit)
+            np.greater(hit, claimed, out=hit)  # a maximum here and at no earlier tap
+            claimed |= hit
+            np.multiply(hit, arg.dtype.type(t), out=step)
+            arg += step
+
+    _parallel.over_batch(n, part)
     return best, argmax
 
 
@@ -355,10 +375,14 @@ class MaxPool2dScatter(Function):
     def forward(self, g, geom=None, argmax=None):
         self.geom, self.argmax = geom, argmax
         gh = _nhwc(g)
-        picked = np.empty(argmax.shape, g.dtype)
-
         dx = _padded_zeros(g.shape[0], geom, g.shape[1:2], g.dtype)
-        _spread(geom, dx, lambda t, ij, out: np.multiply(gh, argmax == t, out=picked if out is None else out))
+
+        def part(rows):
+            gr, ar = gh[rows], argmax[rows]
+            picked = np.empty(ar.shape, g.dtype)
+            _spread(geom, dx[rows], lambda t, ij, out: np.multiply(gr, ar == t, out=picked if out is None else out))
+
+        _parallel.over_batch(g.shape[0], part)
         return _unpad(dx, geom)
 
     def backward(self, gg):

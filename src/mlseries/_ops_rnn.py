@@ -28,6 +28,7 @@ import functools
 
 import numpy as np
 
+from ._parallel import matmul as _matmul
 from ._tensor import FusedFunction, Function, Tensor
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -125,7 +126,7 @@ class RecurrentLayer(FusedFunction):
                 fw[name] = a[name] * prescale[:, None]
             for name in ("b_ih", "b_hh") if has_bias else ():
                 fw[name] = a[name] * prescale
-        xw = self.x2 @ fw["w_ih"].T  # (T·B, G·H): the input part of every step at once
+        xw = _matmul(self.x2, fw["w_ih"].T)  # (T·B, G·H): the input part of every step at once
         if has_bias:
             if mode == "GRU":
                 # b_hn sits inside r ⊙ (W_hn h + b_hn), so only b_hr and b_hz join the input part.
@@ -274,11 +275,11 @@ class RecurrentLayer(FusedFunction):
         prev = self.hs[1:] if self.reverse else self.hs[:T]  # the state each step started from
         grads = {"h0": dh, "c0": dc}
         if needs["x"]:
-            grads["x"] = (dx2 @ arrays["w_ih"]).reshape(T, B, I)
+            grads["x"] = _matmul(dx2, arrays["w_ih"]).reshape(T, B, I)
         if needs["w_ih"]:
-            grads["w_ih"] = dx2.T @ self.x2
+            grads["w_ih"] = _matmul(dx2.T, self.x2)
         if needs["w_hh"]:
-            grads["w_hh"] = dh2.T @ prev.reshape(T * B, R)
+            grads["w_hh"] = _matmul(dh2.T, prev.reshape(T * B, R))
         if needs.get("b_ih") or needs.get("b_hh"):
             grads["b_ih"] = dx2.sum(0)
             # RNN and LSTM add both biases to the same pre-activation, so their gradients are equal.

@@ -1,17 +1,25 @@
-"""How many threads NumPy's BLAS may use, adapted to how busy the machine is.
+"""How many cores the engine uses: as many as the rest of the machine leaves idle, without ever
+changing a result.
 
-OpenBLAS splits each matrix product between one thread per core and waits for the slowest. When
-another program keeps a core busy, the thread that shares that core gets a fraction of it, and
-the others spin while they wait for it; measured on a 2-core machine with one competing
-CPU-bound process, a CNN training step went from 27 ms with one BLAS thread to 274 ms with two.
-PyTorch suffers the same way, less badly. Learners' laptops are busy, and nobody should need to
-know about thread settings, so the engine watches the machine: every half second (checked where
-matrix products start) it compares the CPU time the whole machine used (/proc/stat) with what
-this process used, and gives BLAS only the cores that the rest of the machine leaves idle.
+Two measured facts shape this. First, OpenBLAS splits each matrix product between one thread per
+core and waits for the slowest: when another program keeps a core busy, the thread sharing that
+core gets a fraction of it while the others spin, and on a 2-core machine with one competing
+CPU-bound process a CNN training step went from 27 ms (one BLAS thread) to 274 ms (two).
+Second, OpenBLAS's answer depends on how a product is split: the same float32 product computed
+with one thread, with two, or as two halves of its rows differs in the last bits. So letting
+BLAS choose its threads by load would make the same seed give different weights on a busy and on
+an idle machine.
 
-An explicit choice always wins: `mlseries.set_num_threads(n)`, `OMP_NUM_THREADS` /
-`OPENBLAS_NUM_THREADS`, or a threadpoolctl limit in force when the engine first looks set the
-most threads it will use; `MLSERIES_ADAPTIVE_THREADS=0` turns the adaptation off.
+Hence: BLAS always runs on one thread, and the engine splits its large products and image
+primitives itself (`_parallel.py`) into a number of parts fixed by the shapes and the machine's
+core count, never by load. How many of those parts run at once is what adapts: every half second
+(checked where operations start) the engine compares the CPU time the whole machine used
+(/proc/stat) with what this process used, and runs parts on as many threads as the rest of the
+machine leaves cores idle. Results are the same either way.
+
+An explicit choice wins: `mlseries.set_num_threads(n)` caps the threads; `OMP_NUM_THREADS` or
+`OPENBLAS_NUM_THREADS` in the environment (or `MLSERIES_ADAPTIVE_THREADS=0`) leave BLAS as the
+user set it and the engine on one thread.
 """
 import math
 import os
@@ -21,12 +29,16 @@ _INTERVAL = 0.5  # seconds between looks at the machine
 _state = {"next": 0.0, "cap": None, "controllers": None, "threads": None, "sample": None, "enabled": None}
 
 
+def cores():
+    return os.cpu_count() or 1
+
+
 def _controllers():
     if _state["controllers"] is None:
         try:
             from threadpoolctl import ThreadpoolController
             _state["controllers"] = ThreadpoolController().select(user_api="blas").lib_controllers
-        except Exception:  # threadpoolctl missing or no BLAS found: nothing to adapt
+        except Exception:  # threadpoolctl missing or no BLAS found: nothing to pin
             _state["controllers"] = []
     return _state["controllers"]
 
@@ -45,25 +57,30 @@ def _machine_sample():
 
 
 def _enabled():
+    """Whether the engine manages threads (first call: pin BLAS to one thread)."""
     if _state["enabled"] is None:
         explicit = any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"))
-        _state["enabled"] = (os.environ.get("MLSERIES_ADAPTIVE_THREADS", "1") != "0" and not explicit
-                             and os.path.exists("/proc/stat") and bool(_controllers()))
+        _state["enabled"] = os.environ.get("MLSERIES_ADAPTIVE_THREADS", "1") != "0" and not explicit
         if _state["enabled"]:
-            _state["cap"] = max(c.num_threads for c in _controllers())
+            for c in _controllers():
+                c.set_num_threads(1)
+            if _state["cap"] is None:
+                _state["cap"] = cores()
             _state["threads"] = _state["cap"]
+        else:
+            _state["threads"] = 1
     return _state["enabled"]
 
 
 def threads_for(others, cores, cap):
-    """BLAS threads to use when the rest of the machine keeps `others` cores busy: the cores left
+    """Threads to use when the rest of the machine keeps `others` cores busy: the cores left
     over, rounding a part-busy core down to busy once it is about a third used."""
     free = cores - max(0, math.ceil(others - 0.3))
     return max(1, min(cap, free))
 
 
 def adapt(now=None):
-    """Look at the machine if it is time, and set the BLAS thread count; cheap otherwise."""
+    """Look at the machine if it is time, and set how many threads may work at once; cheap otherwise."""
     now = time.monotonic() if now is None else now
     if now < _state["next"]:
         return
@@ -76,22 +93,22 @@ def adapt(now=None):
         return
     wall = sample[0] - previous[0]
     others = ((sample[1] - previous[1]) - (sample[2] - previous[2])) / wall  # cores busy with other work
-    n = threads_for(others, os.cpu_count() or 1, _state["cap"])
-    if n != _state["threads"]:
-        for c in _controllers():
-            c.set_num_threads(n)
-        _state["threads"] = n
+    _state["threads"] = threads_for(others, cores(), _state["cap"])
 
 
 def set_cap(n):
-    """The most BLAS threads to use from now on (mlseries.set_num_threads)."""
-    _enabled()
+    """The most threads to use from now on (mlseries.set_num_threads). Where the user's
+    environment fixed BLAS's threads, this sets BLAS's instead, as before."""
+    n = max(1, int(n))
     _state["cap"] = n
-    _state["threads"] = n
-    for c in _controllers():
-        c.set_num_threads(n)
+    if _enabled():
+        _state["threads"] = min(_state["threads"] or 1, n)
+    else:
+        for c in _controllers():
+            c.set_num_threads(n)
 
 
 def current():
-    """The BLAS threads the engine last chose (None before it first looked)."""
+    """How many threads may work at once now."""
+    _enabled()
     return _state["threads"]

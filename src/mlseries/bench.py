@@ -254,15 +254,11 @@ class GPTStep(_SequenceStep):
         return GPT()
 
 
-def _limit_blas_threads(threads):
-    # On a machine whose cores other work also wants, a BLAS pool of one thread per core waits on
-    # threads the scheduler has paused (measured here: 2 threads 4-5x slower than 1 under load,
-    # for both frameworks); a cap shows the engine's own cost rather than that contention.
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        raise SystemExit("--threads needs threadpoolctl (pip install threadpoolctl)") from None
-    threadpool_limits(threads, user_api="blas")  # stays in force for the rest of the process
+def _limit_threads(threads):
+    # Both frameworks on at most `threads` threads: PyTorch's intra-op pool, and the engine's own
+    # (NumPy's BLAS already runs on one thread under the engine).
+    import mlseries
+    mlseries.set_num_threads(threads)  # stays in force for the rest of the process
 
 
 def _time_block(step, n, settle=0.2):
@@ -297,7 +293,7 @@ def time_workload(name, rounds=7, steps=10, warmup=3, threads=None, busy=False):
     import torch
     torch.set_num_threads(threads or os.cpu_count() or 1)
     if threads:
-        _limit_blas_threads(threads)
+        _limit_threads(threads)
     cls = WORKLOADS[name]
     engine, reference = cls("mlseries"), cls("torch")
     for _ in range(warmup):
