@@ -9,7 +9,7 @@ from PIL import Image
 
 from mlseries import course, viz
 from mlseries.cli import main
-from mlseries.course import ch01_line
+from mlseries.course.ch01 import line as ch01_line
 
 PNGS = ("line_fit.png", "loss_curve.png", "loss_surface.png")
 GIF = "line_descent.gif"

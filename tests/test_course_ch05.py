@@ -9,8 +9,11 @@ import pytest
 
 import mlseries as ms
 from mlseries import course
-from mlseries.course import ch05_autodiff, ch05_lazy, ch05_micrograd, ch05_tinygrad
-from mlseries.course.ch05_micrograd import OPS, Value
+from mlseries.course.ch05 import autodiff as ch05_autodiff
+from mlseries.course.ch05 import lazy as ch05_lazy
+from mlseries.course.ch05 import micrograd as ch05_micrograd
+from mlseries.course.ch05 import tinygrad as ch05_tinygrad
+from mlseries.course.ch05.micrograd import OPS, Value
 
 from lesson_checks import quick_run_suite
 

@@ -9,10 +9,10 @@ import pytest
 import mlseries as ms
 import mlseries.nn.functional as F
 from mlseries import course
-from mlseries.course import ch06_diagnose
-from mlseries.course import ch06_landscapes as land
-from mlseries.course import ch06_networks as nets
-from mlseries.course import ch06_trainers as trainers
+from mlseries.course.ch06 import diagnose as ch06_diagnose
+from mlseries.course.ch06 import landscapes as land
+from mlseries.course.ch06 import networks as nets
+from mlseries.course.ch06 import trainers
 
 from lesson_checks import quick_run_suite
 

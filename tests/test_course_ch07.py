@@ -8,7 +8,11 @@ from PIL import Image
 
 import mlseries as ms
 from mlseries import course, viz
-from mlseries.course import ch07_alexnet, ch07_cnn, ch07_conv, ch07_resnet, ch07_unet
+from mlseries.course.ch07 import alexnet as ch07_alexnet
+from mlseries.course.ch07 import cnn as ch07_cnn
+from mlseries.course.ch07 import conv as ch07_conv
+from mlseries.course.ch07 import resnet as ch07_resnet
+from mlseries.course.ch07 import unet as ch07_unet
 
 from lesson_runs import quick_runner
 

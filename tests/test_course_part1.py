@@ -40,7 +40,7 @@ def test_functions_draw_every_family_and_the_shift(runs):
 
 
 def test_function_helpers():
-    from mlseries.course import ch01_functions as f
+    from mlseries.course.ch01 import functions as f
 
     assert f.compose(np.sqrt, lambda x: x + 1)(np.array([3.0]))[0] == 2.0  # sqrt(3 + 1)
     shifted = f.transform(lambda x: x ** 2, h=2, k=-1)
@@ -64,7 +64,7 @@ def test_numpy_asserts_all_hold(runs):
 
 def test_numpy_session_reports_a_false_assert():
     """A wrong rule is counted and shown, not silently passed and not a crash."""
-    from mlseries.course.ch01_numpy import Session
+    from mlseries.course.ch01.numpy_basics import Session
 
     class Quiet:
         def log(self, message):
@@ -97,7 +97,7 @@ def test_data_becomes_tensors_of_the_right_shapes(runs):
 
 
 def test_audio_pieces(tmp_path):
-    from mlseries.course import ch02_data_audio as audio
+    from mlseries.course.ch02 import data_audio as audio
 
     rate = audio.SAMPLE_RATE
     tone = np.sin(2 * np.pi * 440.0 * np.arange(rate) / rate)  # one second of A4
@@ -126,7 +126,7 @@ def test_derivatives_match_finite_differences(runs):
 
 
 def test_derivative_formulas_on_known_values():
-    from mlseries.course import ch04_derivatives as d
+    from mlseries.course.ch04 import derivatives as d
 
     assert d.d_sigmoid(np.array(0.0)) == pytest.approx(0.25)
     assert d.d_tanh(np.array(0.0)) == pytest.approx(1.0)
@@ -150,7 +150,7 @@ def test_dnn_reaches_the_targets(runs):
 
 
 def test_dnn_backward_matches_autograd_on_a_fresh_network():
-    from mlseries.course import ch04_dnn as dnn
+    from mlseries.course.ch04 import dnn
 
     rng = np.random.default_rng(3)
     params = dnn.init_params((3, 5, 4, 1), rng)

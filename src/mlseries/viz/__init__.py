@@ -10,8 +10,9 @@ Figures are built as `matplotlib.figure.Figure` objects on the Agg canvas, never
 pyplot, so a lesson opens no windows and leaves no global figure list behind.
 """
 from .gif import GifWriter, save_gif
+from .graph import draw_graph
 from .save import FigureWarning, missing_labels, save_figure
 from .style import COLORS, cjk_font, figure, text, use_style
 
-__all__ = ["COLORS", "FigureWarning", "GifWriter", "cjk_font", "figure", "missing_labels", "save_figure",
+__all__ = ["COLORS", "FigureWarning", "GifWriter", "cjk_font", "draw_graph", "figure", "missing_labels", "save_figure",
            "save_gif", "text", "use_style"]

@@ -23,10 +23,10 @@ import mlseries as ms
 import mlseries.nn.functional as F
 from mlseries import datasets, nn, viz
 
-from .ch07_conv import im2col, show_image
-from .cnn_training import (accuracy, confusion_matrix, count_parameters, fashion_mnist, fit, plot_confusion,
+from .conv import im2col, show_image
+from ..training import (accuracy, confusion_matrix, count_parameters, fashion_mnist, fit, plot_confusion,
                            plot_histories)
-from .registry import lesson
+from ..registry import lesson
 
 FULL = dict(hand_train=None, hand_epochs=3, fashion_train=None, fashion_epochs=8,
             mnist_train=None, mnist_epochs=12, test=None)

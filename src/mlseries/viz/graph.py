@@ -13,7 +13,7 @@ row of their neighbours, which removes most edge crossings of small graphs.
 """
 from collections import defaultdict
 
-from mlseries import viz
+from .style import figure
 
 # kind -> (face colour, edge colour)
 KINDS = {
@@ -65,7 +65,7 @@ def draw_graph(nodes, edges, title, col_width=2.3, row_height=1.0, fontsize=8):
     """A Figure of the graph: boxes coloured by kind (see KINDS), arrows along the data flow."""
     columns = layers(nodes, edges)
     tallest = max(len(c) for c in columns)
-    fig = viz.figure(figsize=(max(4.0, col_width * len(columns)), max(2.5, row_height * tallest + 0.8)))
+    fig = figure(figsize=(max(4.0, col_width * len(columns)), max(2.5, row_height * tallest + 0.8)))
     ax = fig.subplots()
     ax.set_axis_off()
     boxes = {}

@@ -18,8 +18,8 @@ import numpy as np
 
 from mlseries import viz
 
-from .ch01_numpy_examples import SECTIONS
-from .registry import lesson
+from .numpy_examples import SECTIONS
+from ..registry import lesson
 
 
 # ---------------------------------------------------------------- 1. an executed session

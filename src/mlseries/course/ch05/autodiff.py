@@ -26,8 +26,8 @@ import numpy as np
 import mlseries as ms
 from mlseries import viz
 
-from .registry import lesson
-from .table import format_table
+from ..registry import lesson
+from ..table import format_table
 
 TOLERANCE = 1e-6
 

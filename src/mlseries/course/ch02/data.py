@@ -23,10 +23,10 @@ import mlseries as ms
 from mlseries import datasets, viz
 from mlseries.datasets import transforms
 
-from .ch02_data_audio import (CHORDS, SAMPLE_RATE, chord_audio, frames, plot_audio, read_wav,
+from .data_audio import (CHORDS, SAMPLE_RATE, chord_audio, frames, plot_audio, read_wav,
                               spectrogram, spectrum_peaks, write_wav)
-from .registry import lesson
-from .table import format_table
+from ..registry import lesson
+from ..table import format_table
 
 TEXT_LEN = 120         # characters kept per review: most reviews are shorter (see text.png)
 FRAME, HOP = 1024, 256  # audio frame of 128 ms at 8 kHz (7.8 Hz per bin), a new frame every 32 ms

@@ -28,7 +28,7 @@ import mlseries as ms
 import mlseries.nn.functional as F
 from mlseries import datasets, viz
 
-from .registry import lesson
+from ..registry import lesson
 
 FULL = dict(photo=(214, 320), timing=(8, 8, 16, 28), frames=None)
 QUICK = dict(photo=(80, 120), timing=(2, 4, 8, 16), frames=10)

@@ -26,8 +26,8 @@ import mlseries as ms
 from mlseries import nn, viz
 from mlseries.datasets import transforms
 
-from .cnn_training import accuracy, count_parameters, fashion_mnist, train_epoch
-from .registry import lesson
+from ..training import accuracy, count_parameters, fashion_mnist, train_epoch
+from ..registry import lesson
 
 FULL = dict(train=1000, test=10000, epochs=40, widths=(16, 32, 48, 48, 32), hidden=256)
 QUICK = dict(train=500, test=1000, epochs=3, widths=(8, 16, 16, 16, 16), hidden=64)

@@ -26,10 +26,10 @@ import numpy as np
 import mlseries as ms
 from mlseries import viz
 
-from . import ch06_landscapes as land
-from . import ch06_networks as nets
-from .registry import lesson
-from .table import format_table
+from . import landscapes as land
+from . import networks as nets
+from ..registry import lesson
+from ..table import format_table
 
 FULL = dict(batches=(8, 32, 128, 512, 1438), batch_epochs=40, schedule_epochs=15,
             fit_epochs=30, overfit_epochs=150)

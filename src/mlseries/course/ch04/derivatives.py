@@ -21,8 +21,8 @@ import numpy as np
 
 from mlseries import viz
 
-from .registry import lesson
-from .table import format_table
+from ..registry import lesson
+from ..table import format_table
 
 H = 1e-6         # central-difference step: error ~ h²·f''' + 1e-16·|f|/h, both far below 1e-6
 FULL = dict(points=2000, rows=64, frames=36)

@@ -20,7 +20,7 @@ from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 import mlseries as ms
 from mlseries import viz
 
-from .registry import lesson
+from ..registry import lesson
 
 FULL = dict(steps=200, frames=48)
 QUICK = dict(steps=120, frames=16)

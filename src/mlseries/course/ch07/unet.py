@@ -27,9 +27,9 @@ import mlseries as ms
 import mlseries.nn.functional as F
 from mlseries import datasets, nn, viz
 
-from .ch07_conv import show_image
-from .cnn_training import count_parameters, minibatches, outputs, train_epoch
-from .registry import lesson
+from .conv import show_image
+from ..training import count_parameters, minibatches, outputs, train_epoch
+from ..registry import lesson
 
 FULL = dict(train=2000, test=500, epochs=8, width=16)
 QUICK = dict(train=400, test=100, epochs=4, width=8)

@@ -29,10 +29,10 @@ import mlseries as ms
 import mlseries.nn.functional as F
 from mlseries import viz
 
-from . import ch05_lazy as lazy
-from .graph_draw import draw_graph
-from .registry import lesson
-from .table import format_table
+from . import lazy
+from ...viz.graph import draw_graph
+from ..registry import lesson
+from ..table import format_table
 
 FULL = dict(lazy_size=4_000_000, repeats=5)
 QUICK = dict(lazy_size=400_000, repeats=2)

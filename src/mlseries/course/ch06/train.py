@@ -31,9 +31,9 @@ from matplotlib.ticker import MaxNLocator
 
 from mlseries import datasets, viz
 
-from . import ch06_trainers as trainers
-from .registry import lesson
-from .table import format_table
+from . import trainers
+from ..registry import lesson
+from ..table import format_table
 
 FULL = dict(epochs=10, fashion=(None, None), mnist=(None, None))
 QUICK = dict(epochs=2, fashion=(2000, 1000), mnist=(1000, 500))   # (train, test) rows kept

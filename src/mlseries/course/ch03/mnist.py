@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from mlseries import datasets, keras, viz
 from mlseries.datasets import DataFallbackWarning, DatasetNotFoundError
 
-from .registry import lesson
+from ..registry import lesson
 
 FULL = dict(epochs=10, fashion_epochs=5, fashion_train=None, fashion_test=None,
             mnist_train=None, mnist_test=None)

@@ -33,9 +33,9 @@ import numpy as np
 import mlseries as ms
 from mlseries import datasets, viz
 
-from .graph_draw import draw_graph
-from .registry import lesson
-from .table import format_table
+from ...viz.graph import draw_graph
+from ..registry import lesson
+from ..table import format_table
 
 FULL = dict(steps=100, sizes=(2, 16, 16, 1))
 QUICK = dict(steps=50, sizes=(2, 16, 16, 1))   # half the steps; still 100 % with seed 0

@@ -21,7 +21,7 @@ import numpy as np
 import mlseries as ms
 from mlseries import datasets, viz
 
-from .registry import lesson
+from ..registry import lesson
 
 FULL = dict(xor_steps=4000, moons_epochs=100, frames=40)
 QUICK = dict(xor_steps=2000, moons_epochs=30, frames=8)

@@ -26,7 +26,7 @@ import numpy as np
 import mlseries as ms
 from mlseries import datasets, nn, viz
 
-from .registry import lesson
+from ..registry import lesson
 
 FULL = dict(gd_steps=3000, grid=241)
 QUICK = dict(gd_steps=1500, grid=121)

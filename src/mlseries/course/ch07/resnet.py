@@ -29,8 +29,8 @@ import mlseries as ms
 import mlseries.nn.functional as F
 from mlseries import nn, viz
 
-from .cnn_training import accuracy, count_parameters, fashion_mnist, fit
-from .registry import lesson
+from ..training import accuracy, count_parameters, fashion_mnist, fit
+from ..registry import lesson
 
 FULL = dict(train=10000, test=5000, epochs=6, blocks=(1, 3, 7), widths=(8, 16, 32), batch=128)
 # quick: smaller batches, so that 2 epochs of 1000 images are 64 steps (BatchNorm's running

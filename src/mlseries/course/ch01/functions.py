@@ -18,7 +18,7 @@ import numpy as np
 
 from mlseries import viz
 
-from .registry import lesson
+from ..registry import lesson
 
 FULL = dict(frames=48)
 QUICK = dict(frames=12)

@@ -27,7 +27,7 @@ import mlseries as ms
 from mlseries import viz
 from mlseries.keras import optimizers
 
-from .registry import lesson
+from ..registry import lesson
 
 FULL = dict(frames=60)
 QUICK = dict(frames=16)

@@ -20,7 +20,7 @@ import numpy as np
 from mlseries import datasets, keras, viz
 from mlseries.keras import initializers, optimizers
 
-from .registry import lesson
+from ..registry import lesson
 
 FULL = dict(frames=60)
 QUICK = dict(frames=16)
