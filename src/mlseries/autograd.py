@@ -70,7 +70,10 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate,
     leaf gradients are added into `.grad` instead. Nodes in `stop` are not walked through."""
     captured = {}
     node_grads = {}
-    owned = set()  # arrays already handed to a leaf's .grad in this pass: never hand one out twice
+    # Arrays handed to a leaf's .grad in this pass, by id: never hand one out twice. A gradient
+    # array can also still be waiting at other nodes (Add passes the same one to both inputs), so
+    # a leaf that adopted one must not later add into it in place: `borrowed` marks those.
+    owned, borrowed = set(), set()
 
     def deliver(t, fn, g):
         key = id(t)
@@ -81,7 +84,7 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate,
             prev = node_grads.get(fn)
             node_grads[fn] = g if prev is None else prev + g
         elif accumulate and t.requires_grad:
-            _accumulate_leaf(t, g, create_graph, owned)
+            _accumulate_leaf(t, g, create_graph, owned, borrowed)
 
     roots = []
     for out, g in zip(outputs, grad_outputs):
@@ -101,7 +104,8 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate,
             retained = getattr(fn, "_retained", None)
             if retained is not None and retained() is not None:
                 keeper = retained()
-                keeper.grad = g if keeper.grad is None else keeper.grad + g
+                mine = g if create_graph else Tensor._make(g._data.copy())  # its own array: g flows on
+                keeper.grad = mine if keeper.grad is None else keeper.grad + g
             _check_versions(fn)
             grads = fn.backward(g)
             for t, parent, need, gi in zip(fn.inputs, fn.parents, fn.needs_input_grad, grads):
@@ -133,7 +137,7 @@ def partial_grads(composite, inputs, needs, g, params):
     return tuple(captured.get(id(next(got))) if need else None for need in needs)
 
 
-def _accumulate_leaf(t, g, create_graph, owned):
+def _accumulate_leaf(t, g, create_graph, owned, borrowed=None):
     if g._data.dtype != t._data.dtype:
         g = g.type(t._data.dtype)
     if t.grad is None:
@@ -141,13 +145,21 @@ def _accumulate_leaf(t, g, create_graph, owned):
             t.grad = g
             return
         arr = g._data
-        # Take the array without copying only if nothing else can see it.
+        # Take the array without copying only if nothing else can write to it.
         if arr.base is not None or not arr.flags.writeable or id(arr) in owned:
             arr = arr.copy()
+        elif borrowed is not None:
+            borrowed.add(id(arr))
         owned.add(id(arr))
         t.grad = Tensor._make(arr)
     elif create_graph or t.grad.requires_grad:
         t.grad = t.grad + g
+    elif borrowed is not None and id(t.grad._data) in borrowed:
+        # The adopted array may still be on its way to other nodes: add out of place.
+        borrowed.discard(id(t.grad._data))
+        arr = t.grad._data + g._data
+        owned.add(id(arr))
+        t.grad = Tensor._make(arr)
     else:
         t.grad._data += g._data
 
@@ -168,7 +180,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         got = grad(tensors, inputs, grads, retain_graph=retain_graph, create_graph=create_graph, allow_unused=True)
         for t, g in zip(inputs, got):
             if g is not None:
-                _accumulate_leaf(t, g, create_graph, set())
+                _accumulate_leaf(t, g, create_graph, set(), set())
         return
     _run(tensors, grads, None, retain_graph, create_graph, accumulate=True)
 
