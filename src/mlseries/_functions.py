@@ -1610,3 +1610,7 @@ __all__ = [
     "einsum",
     "concatenate",
 ]
+
+# Distances (cdist, dist, cosine_similarity, pairwise_distance) live in their own file.
+from ._distance import cdist, cosine_similarity, dist, pairwise_distance  # noqa: E402
+__all__ += ["cdist", "dist", "cosine_similarity", "pairwise_distance"]

@@ -43,3 +43,35 @@ __all__ = [
     "parallel", "DataParallel", "LazyLinear", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
     "UninitializedParameter", "UninitializedBuffer",
 ]
+
+# Part 3 layers (see the files for what each holds).
+from .conv1d import Conv1d, ConvTranspose1d  # noqa: E402
+from .pooling1d import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d, MaxPool1d  # noqa: E402
+from .dropout_extra import AlphaDropout, Dropout1d, FeatureAlphaDropout  # noqa: E402
+from .normalization_extra import GroupNorm, LocalResponseNorm  # noqa: E402
+from .instancenorm import InstanceNorm1d, InstanceNorm2d  # noqa: E402
+from .activation_extra import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, Mish, PReLU,  # noqa: E402
+                               ReLU6, RReLU, Softmax2d, Softshrink, Softsign, Tanhshrink, Threshold)
+from .distance import CosineSimilarity, PairwiseDistance  # noqa: E402
+from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle  # noqa: E402
+from .fold import Fold, Unfold  # noqa: E402
+from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d,  # noqa: E402
+                      ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
+from .bilinear import Bilinear  # noqa: E402
+from .embedding_bag import EmbeddingBag  # noqa: E402
+from .loss_extra import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss,  # noqa: E402
+                         MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                         PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss, TripletMarginWithDistanceLoss)
+
+__all__ += [
+    "Conv1d", "ConvTranspose1d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", "Dropout1d", "AlphaDropout", "FeatureAlphaDropout", "GroupNorm", "LocalResponseNorm",
+    "InstanceNorm1d", "InstanceNorm2d", "PReLU", "ReLU6", "Hardtanh", "Hardsigmoid", "Hardswish", "Mish", "SELU",
+    "CELU", "GLU", "Softsign", "Tanhshrink", "Threshold", "Softshrink", "Hardshrink", "RReLU", "Softmax2d",
+    "CosineSimilarity", "PairwiseDistance", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Fold", "Unfold",
+    "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
+    "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Bilinear", "EmbeddingBag",
+    "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+    "HingeEmbeddingLoss", "MultiMarginLoss", "MultiLabelSoftMarginLoss", "MultiLabelMarginLoss", "SoftMarginLoss",
+    "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss",
+]

@@ -408,3 +408,12 @@ from .functional_conv import *  # noqa: E402,F401,F403
 from .functional_attention import *  # noqa: E402,F401,F403
 # Embedding lookups (embedding).
 from .functional_sparse import *  # noqa: E402,F401,F403
+# Part 3 layers: 1-D convolution and pooling, adaptive max pooling; unfold/fold and pixel shuffles;
+# group/instance/local-response norm and normalize; more activations; bilinear, embedding bags,
+# dropout variants and distances; more losses (CTC among them).
+from .functional_conv1d import *  # noqa: E402,F401,F403
+from .functional_fold import *  # noqa: E402,F401,F403
+from .functional_norm import *  # noqa: E402,F401,F403
+from .functional_activation import *  # noqa: E402,F401,F403
+from .functional_extra import *  # noqa: E402,F401,F403
+from .functional_loss_extra import *  # noqa: E402,F401,F403
