@@ -39,7 +39,7 @@ def profile(name, steps=20, warmup=3):
         for _ in range(steps):
             t0 = time.perf_counter()
             phase[0] = "forward"
-            loss = work.loss_fn(work.model(work.xt), work.yt)
+            loss = work.loss()
             t1 = time.perf_counter()
             phase[0] = "backward"
             work.opt.zero_grad()

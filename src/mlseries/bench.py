@@ -68,8 +68,11 @@ class MLPStep:
         self.loss_fn = nn.CrossEntropyLoss()
         self.xt, self.yt = T.tensor(self.x), T.tensor(self.y)
 
+    def loss(self):
+        return self.loss_fn(self.model(self.xt), self.yt)
+
     def step(self):
-        loss = self.loss_fn(self.model(self.xt), self.yt)
+        loss = self.loss()
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
@@ -107,7 +110,7 @@ class _ImageStep:
         self.loss_fn = nn.CrossEntropyLoss()
         self.xt, self.yt = T.tensor(self.x), T.tensor(self.y)
 
-    step = MLPStep.step  # the same training step: forward, loss, zero_grad, backward, Adam
+    loss, step = MLPStep.loss, MLPStep.step  # the same training step: forward, loss, zero_grad, backward, Adam
 
 
 def _initial_value(name, shape, rng):
@@ -160,13 +163,9 @@ class _SequenceStep(_ImageStep):
     """A training step on random token batches: `build(nn, F)` gives the model, `inputs(rng)` the
     (tokens, targets) arrays, and the loss is cross-entropy over `logits.view(-1, classes)`."""
 
-    def step(self):
+    def loss(self):
         logits = self.model(self.xt)
-        loss = self.loss_fn(logits.reshape(-1, logits.shape[-1]), self.yt.reshape(-1))
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        return loss.item()
+        return self.loss_fn(logits.reshape(-1, logits.shape[-1]), self.yt.reshape(-1))
 
 
 @workload("lstm", "Embedding(5000, 128) → LSTM(128, 128, batch_first) → last step → Linear(2), "
