@@ -14,7 +14,7 @@ import numpy as np
 from . import _dtype
 from . import _ops as ops
 from ._grad_mode import _enabled
-from ._tensor import Tensor, _binary, _float_pair, _operands, _compare
+from ._tensor import Tensor, _binary, _compare, _float_pair, _operands, check_integer_divisor
 
 _Tensor = Tensor
 _max_values = collections.namedtuple("max", ["values", "indices"])
@@ -70,6 +70,7 @@ def div(input, other, rounding_mode=None):
     if rounding_mode is None:
         return ops.Div.apply(*_float_pair(*_operands(input, other, "div")))
     a, b = _operands(input, other, "div")
+    check_integer_divisor(f"div(rounding_mode={rounding_mode!r})", a._data, b._data)
     fn = np.floor_divide if rounding_mode == "floor" else (lambda x, y: np.trunc(x / y).astype(np.result_type(x, y)))
     return Tensor._make(fn(a._data, b._data))
 

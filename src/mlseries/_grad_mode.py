@@ -10,6 +10,9 @@ import inspect
 
 _enabled = [True]
 _inference = [False]
+# Anomaly detection (autograd.detect_anomaly): [enabled, check_nan]. Read where nodes are made
+# (to keep the forward stack) and in the backward pass (to check each node's gradients).
+_anomaly = [False, True]
 
 
 def is_grad_enabled():

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import special as _special
 
 from . import _parallel
-from ._tensor import Function, Tensor
+from ._tensor import Function, Tensor, check_integer_divisor
 
 
 def _const(array):
@@ -863,6 +863,10 @@ class Expm1(Function):
 class _Modulo(_Binary):
     """a − b·q with q = a/b rounded (toward zero for fmod, down for remainder); q is piecewise
     constant, so d/da = 1 and d/db = −q."""
+
+    def forward(self, a, b):
+        check_integer_divisor(type(self).__name__.lower(), a, b)
+        return super().forward(a, b)
 
     def backward(self, g):
         a, b = self.inputs

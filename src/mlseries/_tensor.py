@@ -6,12 +6,13 @@ the Function and normalise arguments, so all the calculus sits in one file.
 import builtins
 import numbers
 import time
+import traceback
 import weakref
 
 import numpy as np
 
 from . import _device, _dtype, _threads
-from ._grad_mode import _enabled
+from ._grad_mode import _anomaly, _enabled
 
 _default_float = np.dtype(np.float32)
 _monotonic = time.monotonic
@@ -56,6 +57,8 @@ class Function:
                 if cls.save_output:
                     fn._out = weakref.ref(result)
                     fn._out_version = result._vc[0]
+                if _anomaly[0]:  # autograd.detect_anomaly(): where this node was made, for its error
+                    fn._anomaly_stack = traceback.format_stack()[:-1]
                 return result
         result = Tensor._make(out, False, None)
         if cls.is_view:
@@ -563,10 +566,22 @@ class Tensor:
 
     def __floordiv__(self, other):
         a, b = _operands(self, other, "floor_divide")
+        check_integer_divisor("floor_divide", a._data, b._data)
+        return Tensor._make(np.floor_divide(a._data, b._data))
+
+    def __rfloordiv__(self, other):
+        a, b = _operands(other, self, "floor_divide")
+        check_integer_divisor("floor_divide", a._data, b._data)
         return Tensor._make(np.floor_divide(a._data, b._data))
 
     def __mod__(self, other):
         a, b = _operands(self, other, "remainder")
+        check_integer_divisor("remainder", a._data, b._data)
+        return Tensor._make(np.mod(a._data, b._data))
+
+    def __rmod__(self, other):
+        a, b = _operands(other, self, "remainder")
+        check_integer_divisor("remainder", a._data, b._data)
         return Tensor._make(np.mod(a._data, b._data))
 
     def __neg__(self):
@@ -704,6 +719,19 @@ def _scalar_operand(value, ref_dtype):
     else:
         raise TypeError(f"unsupported operand type {type(value).__name__!r} for a tensor operation")
     return Tensor._make(np.asarray(value, dtype=npd))
+
+
+class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
+    """Integer division or remainder by zero. PyTorch raises RuntimeError("ZeroDivisionError")
+    here (NumPy would warn and give 0); this is both, so either `except` catches it."""
+
+
+def check_integer_divisor(name, a, b):
+    """Refuse an integer (or bool) division whose divisor holds a zero: there is no integer
+    infinity or NaN to give, and NumPy's silent 0 would be a wrong answer."""
+    if np.result_type(a, b).kind in "iub" and not np.all(b):
+        raise IntegerDivisionByZero(f"{name}: integer division by zero (the divisor holds a 0); "
+                                    "divide floating-point tensors to get inf or nan instead")
 
 
 def _operands(a, b, name):

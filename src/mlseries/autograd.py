@@ -4,10 +4,81 @@ The order is a topological sort built with an explicit stack (a recursive sort f
 a thousand levels). Gradients that reach the same node from several paths are added (`b = a + a`
 gives `a.grad == 2`), which the seed's micrograd versions got wrong.
 """
+import functools
+import warnings
+
 import numpy as np
 
-from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from ._grad_mode import _anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from ._tensor import Function, Tensor  # noqa: F401
+
+
+# ---- anomaly detection ----------------------------------------------------------------------------
+def is_anomaly_enabled():
+    return _anomaly[0]
+
+
+def is_anomaly_check_nan_enabled():
+    return _anomaly[1]
+
+
+class set_detect_anomaly:
+    """Turn anomaly detection on or off (PyTorch's torch.autograd.set_detect_anomaly): as a call,
+    or as a context manager that restores the previous mode. While on, every node remembers the
+    stack that created it, and the backward pass checks each node's gradients: the first one
+    that returns NaN raises RuntimeError naming the operation and showing where it was made."""
+
+    def __init__(self, mode, check_nan=True):
+        self.prev = tuple(_anomaly)
+        _anomaly[:] = [bool(mode), bool(check_nan)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _anomaly[:] = list(self.prev)
+        return False
+
+
+class detect_anomaly:
+    """`with autograd.detect_anomaly():` (or as a decorator) — anomaly detection inside the block,
+    as PyTorch's torch.autograd.detect_anomaly. It makes every operation slower: for debugging."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = bool(check_nan)
+
+    def __enter__(self):
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+                      "enabled for debugging.", UserWarning, stacklevel=2)
+        self.prev = tuple(_anomaly)
+        _anomaly[:] = [True, self.check_nan]
+        return self
+
+    def __exit__(self, *exc):
+        _anomaly[:] = list(self.prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def _check_anomaly(fn, grads):
+    """Raise at the first gradient of node `fn` that holds NaN (anomaly detection)."""
+    for i, gi in enumerate(grads):
+        if gi is None:
+            continue
+        data = gi._data
+        if data.dtype.kind in "fc" and np.isnan(data).any():
+            stack = getattr(fn, "_anomaly_stack", None)
+            where = ("\nThe operation was made here (most recent call last):\n" + "".join(stack[-8:])) \
+                if stack else ("\n(It was made before anomaly detection was turned on, so where is not known; "
+                               "turn it on before the forward pass.)")
+            raise RuntimeError(f"Function '{fn.name}Backward' returned nan values in its {i}th output: the "
+                               f"gradient of {fn.name} is the first to turn NaN in this backward pass." + where)
 
 
 def _topological_order(roots, stop=()):
@@ -108,6 +179,8 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate,
                 keeper.grad = mine if keeper.grad is None else keeper.grad + g
             _check_versions(fn)
             grads = fn.backward(g)
+            if _anomaly[0] and _anomaly[1]:
+                _check_anomaly(fn, grads)
             for t, parent, need, gi in zip(fn.inputs, fn.parents, fn.needs_input_grad, grads):
                 if need and gi is not None:
                     deliver(t, parent, gi)

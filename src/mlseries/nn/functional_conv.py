@@ -32,6 +32,15 @@ def _pair(value, name):
     return value
 
 
+def _positive(name, **pairs):
+    """Refuse a stride, dilation or kernel size that is zero or negative, as PyTorch does, before
+    it becomes a division by zero or an empty slice deep inside."""
+    for what, value in pairs.items():
+        if min(value) < 1:
+            raise ValueError(f"{name}: {what} must be positive, got {what}={value} "
+                             f"(non-positive {what} is not supported)")
+
+
 def _batched(name, input):
     """Accept (N, C, H, W) or one unbatched image (C, H, W); say which it was."""
     if input.ndim == 4:
@@ -94,6 +103,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if bias is not None and tuple(bias.shape) != (o,):
         raise ValueError(f"conv2d: the bias must have shape ({o},), got {tuple(bias.shape)}")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    _positive("conv2d", stride=stride, dilation=dilation)
     pads = _conv_pads(padding, (kh, kw), dilation, stride)
     out_hw = (_conv_out(h, kh, stride[0], pads[0] + pads[1], dilation[0]),
               _conv_out(w, kw, stride[1], pads[2] + pads[3], dilation[1]))
@@ -118,6 +128,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if bias is not None and tuple(bias.shape) != (og * groups,):
         raise ValueError(f"conv_transpose2d: the bias must have shape ({og * groups},), got {tuple(bias.shape)}")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    _positive("conv_transpose2d", stride=stride, dilation=dilation)
     (ph, pw), (oph, opw) = _pair(padding, "padding"), _pair(output_padding, "output_padding")
     for op, s, d in ((oph, stride[0], dilation[0]), (opw, stride[1], dilation[1])):
         if not (0 <= op < s or 0 <= op < d):
@@ -148,6 +159,7 @@ def _pool_geometry(name, x, kernel_size, stride, padding, dilation, ceil_mode):
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _pair(stride, "stride")
     pad, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
+    _positive(name, kernel_size=kernel, stride=stride, dilation=dilation)
     for p, k in zip(pad, kernel):
         if p < 0 or p > k // 2:
             raise ValueError(f"{name}: padding should be at most half of the kernel size, got padding={pad} "

@@ -13,8 +13,8 @@ import numpy as np
 from .. import _functions as _fn
 from .. import _ops
 from .._tensor import Tensor
-from .functional_conv import (_batched, _unbatch, adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d,
-                              max_pool2d)
+from .functional_conv import (_batched, _positive, _unbatch, adaptive_avg_pool2d, avg_pool2d, conv2d,
+                              conv_transpose2d, max_pool2d)
 
 __all__ = ["conv1d", "conv_transpose1d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
            "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
@@ -65,6 +65,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"should have {cg * groups} channels (and out_channels divisible by groups), "
                          f"but the input of shape {tuple(input.shape)} has {c}")
     stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
+    _positive("conv1d", stride=(stride,), dilation=(dilation,))
     if isinstance(padding, str):
         pad2 = padding
     else:
@@ -89,6 +90,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise ValueError(f"conv_transpose1d: the weight of shape {tuple(weight.shape)} expects {cin} input channels "
                          f"(divisible by groups={groups}), but the input of shape {tuple(input.shape)} has {c}")
     stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
+    _positive("conv_transpose1d", stride=(stride,), dilation=(dilation,))
     p, op = _single(padding, "padding"), _single(output_padding, "output_padding")
     if not (0 <= op < stride or 0 <= op < dilation):
         raise ValueError(f"conv_transpose1d: output_padding must be smaller than either stride or dilation, got "

@@ -1,9 +1,39 @@
 """Samplers with the names of torch.utils.data.sampler: the orders in which a DataLoader
-visits a dataset, and BatchSampler, which groups them into batches."""
+visits a dataset, and BatchSampler, which groups them into batches.
+
+Indices are drawn lazily, a chunk at a time, as PyTorch does: `RandomSampler(ds,
+replacement=True, num_samples=10**10)` (PyTorch's idiom for "sample forever") costs the memory
+of one chunk, not of ten billion indices. Drawing in chunks gives exactly the numbers one big
+draw would (NumPy's generators produce the same stream either way), so seeds keep their orders.
+"""
+import itertools
+
 import numpy as np
 
 from ..._tensor import Tensor
 from ...random import _gen
+
+CHUNK = 1 << 16   # indices drawn at a time
+
+
+def _chunks(sampler):
+    """The sampler's indices as NumPy arrays, a chunk at a time (any iterable sampler works).
+
+    The samplers here hand over whole arrays; a sampler whose `__iter__` was written elsewhere
+    (a subclass too) is iterated, so that its own order is the one used."""
+    own = getattr(type(sampler).__iter__, "__module__", None) in (__name__, "mlseries.utils.data.distributed")
+    if own and hasattr(sampler, "_index_chunks"):
+        yield from sampler._index_chunks()
+        return
+    if own and hasattr(sampler, "_indices"):   # at most one data set's worth of indices
+        yield np.asarray(sampler._indices(), dtype=np.int64)
+        return
+    it = iter(sampler)
+    while True:
+        block = np.fromiter(itertools.islice(it, CHUNK), dtype=np.int64)
+        if not len(block):
+            return
+        yield block
 
 
 class Sampler:
@@ -46,15 +76,24 @@ class RandomSampler(Sampler):
     def num_samples(self):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
+    def _index_chunks(self):
+        """The epoch's indices, drawn lazily: CHUNK at a time with replacement, one permutation
+        of the data set at a time without (the last one cut to num_samples)."""
+        n, rng, left = len(self.data_source), _gen(self.generator), self.num_samples
+        while left > 0:
+            if self.replacement:
+                block = rng.integers(0, n, size=min(CHUNK, left))
+            else:
+                block = rng.permutation(n)[:left]
+            left -= len(block)
+            yield block
+
     def _indices(self):
-        n, rng = len(self.data_source), _gen(self.generator)
-        if self.replacement:
-            return rng.integers(0, n, size=self.num_samples)
-        reps = -(-self.num_samples // n)
-        return np.concatenate([rng.permutation(n) for _ in range(reps)])[:self.num_samples]
+        return np.concatenate(list(self._index_chunks()))
 
     def __iter__(self):
-        return iter(self._indices().tolist())
+        for block in self._index_chunks():
+            yield from block.tolist()
 
     def __len__(self):
         return self.num_samples
@@ -88,12 +127,24 @@ class WeightedRandomSampler(Sampler):
         self.replacement = replacement
         self.generator = generator
 
-    def _indices(self):
+    def _index_chunks(self):
         p = self.weights / self.weights.sum()
-        return _gen(self.generator).choice(len(p), size=self.num_samples, replace=self.replacement, p=p)
+        rng = _gen(self.generator)
+        if not self.replacement:   # at most len(weights) indices: one draw
+            yield rng.choice(len(p), size=self.num_samples, replace=False, p=p)
+            return
+        left = self.num_samples
+        while left > 0:
+            block = rng.choice(len(p), size=min(CHUNK, left), replace=True, p=p)
+            left -= len(block)
+            yield block
+
+    def _indices(self):
+        return np.concatenate(list(self._index_chunks()))
 
     def __iter__(self):
-        return iter(self._indices().tolist())
+        for block in self._index_chunks():
+            yield from block.tolist()
 
     def __len__(self):
         return self.num_samples
@@ -110,12 +161,18 @@ class BatchSampler(Sampler):
         self.drop_last = drop_last
 
     def _index_batches(self):
-        """Batches as NumPy index arrays (one split of the epoch's order, no Python loop per item)."""
-        getter = getattr(self.sampler, "_indices", None)
-        order = getter() if getter is not None else np.fromiter(iter(self.sampler), dtype=np.int64)
-        n = len(order)
-        stop = n - n % self.batch_size if self.drop_last else n
-        return [order[i:i + self.batch_size] for i in range(0, stop, self.batch_size)]
+        """Batches as NumPy index arrays, cut from the sampler's chunks as they are drawn (no
+        Python loop per item, and no whole epoch of indices in memory)."""
+        size, carry = self.batch_size, None
+        for block in _chunks(self.sampler):
+            if carry is not None and len(carry):
+                block = np.concatenate([carry, block])
+            stop = len(block) - len(block) % size
+            for i in range(0, stop, size):
+                yield block[i:i + size]
+            carry = block[stop:]
+        if carry is not None and len(carry) and not self.drop_last:
+            yield carry
 
     def __iter__(self):
         for batch in self._index_batches():
