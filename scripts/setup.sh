@@ -40,6 +40,8 @@ catalogs=(coreutils tar grep sed findutils diffutils dpkg apt libapt-pkg6.0 bash
   gedit-common evince-common totem-common rhythmbox-data gnome-control-center-data
   gnome-shell-common gnome-software-common thunar-data vlc-l10n gimp-data)
 apt_install --no-install-recommends -- "${catalogs[@]}"
+# Headless Chromium and its driver: tests/test_site.py opens the course site in a real browser
+apt_install --no-install-recommends -- chromium chromium-driver
 
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv

@@ -1,9 +1,11 @@
 """What every lesson's quick run must show, whatever the lesson: all targets met, every figure
 a readable PNG (or an animated GIF under 3 MB), and no figure missing a label or a glyph."""
+import importlib
+
 import pytest
 from PIL import Image
 
-from mlseries import viz
+from mlseries import course, viz
 
 from lesson_runs import quick_runner
 
@@ -24,6 +26,16 @@ def assert_quick_run_ok(out, record, caught):
     problems = [str(w.message) for w in caught
                 if issubclass(w.category, viz.FigureWarning) or "missing from" in str(w.message)]
     assert problems == []
+    assert_captions(record["id"], images)
+
+
+def assert_captions(lesson_id, images):
+    """A lesson that captions its figures for the course site (CAPTIONS in its module) captions
+    every one it writes, so no figure appears on its page without saying what to look at."""
+    module = importlib.import_module(course.get(lesson_id).module)
+    captions = getattr(module, "CAPTIONS", None)
+    if captions is not None:
+        assert sorted(set(images) - set(captions)) == [], f"{lesson_id}: figures without a caption"
 
 
 def quick_run_suite(lesson_ids):

@@ -25,7 +25,7 @@ def fake_run(ctx):
     value = float(ctx.rng().normal())
     ctx.record(value=value)
     ctx.check("value is finite", np.isfinite(value))
-    fig = viz.figure(figsize=(3, 2), dpi=50)
+    fig = viz.figure(figsize=(3, 2), dpi=100)  # text at a readable size: no FigureWarning
     ax = fig.subplots()
     (line,) = ax.plot([0, 1], [0, 0])
     ax.set(title="fake", xlabel="x", ylabel="y", ylim=(-1, 1))
@@ -107,17 +107,38 @@ def test_run_ends_with_a_summary_table(fake_lessons, tmp_path):
         assert word in output
 
 
-def test_tour_writes_an_index_with_every_figure(fake_lessons, monkeypatch, tmp_path):
-    # Only the fake track, so the test does not depend on how many real lessons exist.
-    monkeypatch.setattr(course, "TRACKS", {"day9": course.TRACKS["day9"]})
+def test_tour_runs_every_lesson_and_builds_the_site(fake_lessons, monkeypatch, tmp_path):
+    # Only the fake lessons, so the test does not depend on how many real lessons exist.
+    monkeypatch.setattr(registry, "_LESSONS", {k: v for k, v in registry._LESSONS.items()
+                                               if k.startswith("ch99.")})
     result = invoke("tour", "--out", tmp_path)
-    assert result.exit_code == 0, result.output
-    page = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert '<img src="ch99.fake/fake.png"' in page and '<img src="ch99.fake/fake.gif"' in page
-    assert "第 09 天：测试" in page and "Day 9: testing" in page
-    assert "假课程" in page and "Fake lesson ch99.fake" in page
-    assert "value" in page
+    assert result.exit_code == 1, result.output            # ch99.failing misses its target
+    assert "an unreachable target" in result.output
+    home = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "第 09 天：测试" in home and "Day 9: testing" in home
+    assert 'href="ch99.fake/index.html"' in home and 'href="ch99.failing/index.html"' in home
+    page = (tmp_path / "ch99.fake" / "index.html").read_text(encoding="utf-8")
+    assert '<img src="fake.png"' in page and '<img src="fake.gif"' in page
+    assert "假课程" in page and "Fake lesson ch99.fake" in page and "value" in page
+    assert '"quick": true' in (tmp_path / "ch99.fake" / "metrics.json").read_text(encoding="utf-8")
     Image.open(tmp_path / "ch99.fake" / "fake.png").verify()
+
+    assert invoke("tour", "--full", "--out", tmp_path).exit_code == 1
+    assert '"quick": false' in (tmp_path / "ch99.fake" / "metrics.json").read_text(encoding="utf-8")
+
+
+def test_tour_goes_on_after_a_lesson_crashes(fake_lessons, monkeypatch, tmp_path):
+    def crash(ctx):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(registry, "_LESSONS", {
+        "ch99.crash": course.Lesson("ch99.crash", "崩溃", "Crash", crash, __name__),
+        "ch99.fake": registry._LESSONS["ch99.fake"]})
+    result = invoke("tour", "--out", tmp_path)
+    assert result.exit_code == 1 and "ch99.crash crashed: RuntimeError: boom" in result.output
+    assert (tmp_path / "ch99.fake" / "metrics.json").is_file()     # the next lesson still ran
+    page = (tmp_path / "ch99.crash" / "index.html").read_text(encoding="utf-8")
+    assert "the latest run crashed" in page and "RuntimeError: boom" in page and "FAIL" in page
 
 
 def test_bench_without_the_module_says_so(monkeypatch):

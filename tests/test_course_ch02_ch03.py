@@ -1,5 +1,6 @@
 """ch02.principle, ch03.binary, ch03.mnist and ch03.optimizers in quick mode: files, figures, targets."""
 import pytest
+from lesson_checks import assert_captions
 from lesson_runs import quick_runner
 from PIL import Image
 
@@ -29,6 +30,7 @@ def test_files_figures_and_checks(runs, lesson_id):
     problems = [str(w.message) for w in caught
                 if issubclass(w.category, viz.FigureWarning) or "missing from" in str(w.message)]
     assert problems == []
+    assert_captions(lesson_id, [f for f in record["files"] if f.endswith((".png", ".gif"))])
     if lesson_id in GIFS:
         path = out / GIFS[lesson_id]
         with Image.open(path) as image:

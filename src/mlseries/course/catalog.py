@@ -1,4 +1,4 @@
-"""The curriculum's names, as data: the 12 chapters of the guide and the 7-day track.
+"""The curriculum's names, as data: the 12 chapters of the guide, the 7-day track and the labs.
 
 Titles follow the seed README (深度学习综合指南 and 深度学习 7 天速成). A track lists lesson ids in
 the order the course teaches them; ids without a lesson module yet are simply skipped when the
@@ -48,4 +48,24 @@ TRACKS = {t.id: t for t in (
           ("ch07.conv", "ch07.cnn")),
     Track("day6", "第 06 天：循环神经网络", "Day 6: recurrent networks", ("ch08.rnn",)),
     Track("day7", "第 07 天：注意力机制", "Day 7: attention", ("ch09.transformer",)),
+)}
+
+# The 15 labs of Hung-yi Lee's ML 2022 Spring (CURRICULUM.md), for the course site: a lab's
+# lessons register under its id (e.g. "hw01.regression"); until then the site shows it as coming.
+LABS = {lab.id: lab for lab in (
+    Chapter("hw01", "回归：COVID-19 病例预测", "Regression: COVID-19 cases"),
+    Chapter("hw02", "分类：逐帧音素识别", "Classification: frame-wise phonemes"),
+    Chapter("hw03", "CNN：图像分类", "CNN: image classification"),
+    Chapter("hw04", "自注意力：说话人识别", "Self-attention: speaker identification"),
+    Chapter("hw05", "Transformer：机器翻译", "Transformer: machine translation"),
+    Chapter("hw06", "GAN：图像生成", "GAN: image generation"),
+    Chapter("hw07", "BERT：抽取式问答", "BERT: extractive question answering"),
+    Chapter("hw08", "自编码器：异常检测", "Auto-encoders: anomaly detection"),
+    Chapter("hw09", "可解释的 AI", "Explainable AI"),
+    Chapter("hw10", "对抗攻击", "Adversarial attacks"),
+    Chapter("hw11", "领域自适应", "Domain adaptation"),
+    Chapter("hw12", "强化学习", "Reinforcement learning"),
+    Chapter("hw13", "网络压缩", "Network compression"),
+    Chapter("hw14", "终身学习", "Life-long learning"),
+    Chapter("hw15", "元学习", "Meta learning"),
 )}

@@ -3,15 +3,30 @@
 The lessons keep a data set as NumPy arrays (N, C, H, W) and hand the engine one mini-batch at
 a time: indexing an array is the fastest way to draw a batch, and keeping the loop here lets
 each lesson show only what it is about (the model and what changes between runs).
+
+The loop is resumable: given `state=ctx.resumable(name, model=..., optimizer=..., rng=...)`, the
+epoch's data order, its position and running sums and the history live in `state.vars`, and
+`state.step()` after each batch lets the run's checkpoint be written (course/resume.py). It also
+stops with TrainingDiverged when the loss turns NaN or infinite, instead of training on garbage.
 """
+import math
+import sys
 import time
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 import mlseries as ms
-import mlseries.nn.functional as F
 from mlseries import datasets, viz
+
+
+FASHION_ZH = ("T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴")
+
+
+def fashion_names(sep=" "):
+    """Fashion-MNIST's classes in Chinese and English ("T恤 T-shirt"), English alone where no
+    Chinese font draws (figures for Chinese readers should not name classes in English only)."""
+    return [viz.text(zh, en.split("/")[0], sep=sep) for zh, en in zip(FASHION_ZH, datasets.FashionMNIST.classes)]
 
 
 def fashion_mnist(n_train=None, n_test=None):
@@ -23,6 +38,20 @@ def fashion_mnist(n_train=None, n_test=None):
     return (x[:n_train], y[:n_train]), (xt[:n_test], yt[:n_test])
 
 
+class TrainingDiverged(ArithmeticError):
+    """The training loss became NaN or infinite: further steps would only spread the NaN."""
+
+
+def check_loss(value, where):
+    """`value` (a float) if finite; else TrainingDiverged saying where and what to try."""
+    if not math.isfinite(value):
+        raise TrainingDiverged(f"{where}: the training loss became {value}; training stopped. Usually the "
+                               "learning rate is too high for this model (try a smaller one); "
+                               "mlseries.autograd.detect_anomaly() names the operation whose gradient "
+                               "turned NaN first")
+    return value
+
+
 def minibatches(n, batch_size, rng=None):
     """Index arrays covering range(n) in batches; shuffled when a NumPy generator is given."""
     order = rng.permutation(n) if rng is not None else np.arange(n)
@@ -30,11 +59,28 @@ def minibatches(n, batch_size, rng=None):
         yield order[start:start + batch_size]
 
 
+def library(model):
+    """The library `model` is built on: torch for a torch.nn.Module (a lesson run with
+    --engine torch, see engines.py), else mlseries. The functions here work with either."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        return torch
+    return ms
+
+
+def as_input(model, array):
+    """A NumPy batch as a tensor of the model's library, on the model's device."""
+    T = library(model)
+    if T is ms:
+        return ms.tensor(array)
+    return T.as_tensor(np.ascontiguousarray(array), device=next(model.parameters()).device)
+
+
 def outputs(model, x, batch_size=500):
     """The model's outputs for every row of x, in eval mode and without a graph, as NumPy."""
     model.eval()
-    with ms.no_grad():
-        return np.concatenate([model(ms.tensor(x[idx])).numpy()
+    with library(model).no_grad():
+        return np.concatenate([model(as_input(model, x[idx])).detach().cpu().numpy()
                                for idx in minibatches(len(x), batch_size)])
 
 
@@ -44,55 +90,82 @@ def accuracy(model, x, y, batch_size=500):
     return float(np.mean(pred == y)), pred
 
 
-def train_epoch(model, optimizer, x, y, batch_size, rng, loss_fn=F.cross_entropy,
-                scheduler=None, augment=None, progress=iter, step_losses=None):
+def train_epoch(model, optimizer, x, y, batch_size, rng, loss_fn=None,
+                scheduler=None, augment=None, progress=iter, step_losses=None, state=None, desc="training"):
     """One pass over (x, y) in shuffled mini-batches; `scheduler` steps after every batch.
 
     `augment(xb)` changes each batch (a NumPy array) before the model sees it. Returns the mean
     training loss and, for class targets, the fraction of batches' predictions that were right
     (measured while training, in train mode, as the ResNet paper's training-error curves are).
+    With `state` (a TrainingState) the epoch can be interrupted and resumed mid-way: its order,
+    position and sums are kept in state.vars["epoch"], and a checkpoint may follow any batch.
+    A NaN or infinite loss raises TrainingDiverged naming `desc`.
     """
     model.train()
-    total_loss, correct = 0.0, 0.0
+    loss_fn = loss_fn or library(model).nn.functional.cross_entropy   # an mlseries or a torch model
     classify = y.dtype.kind in "iu"
-    for idx in progress(list(minibatches(len(x), batch_size, rng))):
+    run = state.vars if state is not None else {}
+    epoch = run.get("epoch")
+    if epoch is None:   # a fresh epoch: draw its order (resumed: the saved one, mid-way)
+        epoch = {"order": rng.permutation(len(x)), "position": 0, "loss": 0.0, "correct": 0.0}
+        run["epoch"] = epoch
+    order = epoch["order"]
+    starts = range(0, len(x), batch_size)
+    for b in progress(range(epoch["position"], len(starts))):
+        idx = order[starts[b]:starts[b] + batch_size]
         xb = x[idx] if augment is None else augment(x[idx])
-        out = model(ms.tensor(xb))
-        loss = loss_fn(out, ms.tensor(y[idx]))
+        out = model(as_input(model, xb))
+        loss = loss_fn(out, as_input(model, y[idx]))
+        value = check_loss(loss.item(), f"{desc}, batch {b + 1} of {len(starts)}")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        total_loss += loss.item() * len(idx)
+        epoch["loss"] += value * len(idx)
         if step_losses is not None:
-            step_losses.append(loss.item())
+            step_losses.append(value)
         if classify:
-            correct += float(np.mean(out.numpy().argmax(axis=1) == y[idx])) * len(idx)
-    return total_loss / len(x), (correct / len(x) if classify else None)
+            epoch["correct"] += float(np.mean(out.detach().cpu().numpy().argmax(axis=1) == y[idx])) * len(idx)
+        epoch["position"] = b + 1
+        if state is not None:
+            state.step()
+    run["epoch"] = None
+    return epoch["loss"] / len(x), (epoch["correct"] / len(x) if classify else None)
 
 
 def fit(model, optimizer, train, test, epochs, batch_size, rng, scheduler=None, augment=None,
-        log=None, progress=None, desc="training"):
+        log=None, progress=None, desc="training", state=None, eval_train=False):
     """Train for `epochs` on train = (x, y) and measure test = (x, y) after each one.
 
     Returns a history dict of lists: train_loss, train_acc, test_acc, seconds (cumulative
-    training time, evaluation excluded). `log(message)` gets one line per epoch.
+    training time, evaluation excluded), and with `eval_train` train_acc_eval (the training set
+    measured in eval mode after each epoch, like the test set). `log(message)` gets one line per
+    epoch. With `state` (from ctx.resumable, tracking model, optimizer, scheduler and rng) the
+    run can be resumed from any batch, and `state.finish()` is called at the end.
     """
-    history = {"train_loss": [], "train_acc": [], "test_acc": [], "seconds": []}
-    seconds = 0.0
-    for epoch in range(1, epochs + 1):
+    run = state.vars if state is not None else {}
+    history = run.setdefault("history", {"train_loss": [], "train_acc": [], "test_acc": [], "seconds": []})
+    if eval_train:
+        history.setdefault("train_acc_eval", [])
+    for epoch in range(len(history["train_loss"]) + 1, epochs + 1):
         start = time.perf_counter()
         bar = None if progress is None else (lambda it: progress(it, f"{desc} {epoch}/{epochs}"))
         loss, train_acc = train_epoch(model, optimizer, *train, batch_size, rng, scheduler=scheduler,
-                                      augment=augment, progress=bar or iter)
-        seconds += time.perf_counter() - start
+                                      augment=augment, progress=bar or iter, state=state,
+                                      desc=f"{desc} epoch {epoch}")
+        run["seconds"] = run.get("seconds", 0.0) + time.perf_counter() - start
         test_acc, _ = accuracy(model, *test)
-        for key, value in zip(history, (loss, train_acc, test_acc, seconds)):
+        for key, value in zip(("train_loss", "train_acc", "test_acc", "seconds"),
+                              (loss, train_acc, test_acc, run["seconds"])):
             history[key].append(value)
+        if eval_train:
+            history["train_acc_eval"].append(accuracy(model, *train)[0])
         if log is not None:
             log(f"{desc} epoch {epoch:>2}: train loss {loss:.4f}, train acc {train_acc:.4f}, "
-                f"test acc {test_acc:.4f}  ({seconds:.0f} s)")
+                f"test acc {test_acc:.4f}  ({run['seconds']:.0f} s)")
+    if state is not None:
+        state.finish()
     return history
 
 

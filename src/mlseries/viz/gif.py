@@ -6,12 +6,16 @@ GIFs hold at most 256 colours, so all frames share one palette (taken from the f
 and last frames) to keep colours from flickering between frames.
 """
 import io
-import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
+
+from .._atomic import write_bytes
+from .check import layout_problems
+from .save import FigureWarning
 
 MAX_BYTES = 3_000_000
 
@@ -64,12 +68,7 @@ def save_gif(frames, path, fps=10, hold_last=1.5, max_bytes=MAX_BYTES):
     while len(data) > max_bytes and len(frames) > 2:
         frames, durations = _thin(frames, durations)
         data = _encode(frames, durations)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    return write_bytes(Path(path), data)  # whole or not at all, under a unique temporary name
 
 
 class GifWriter:
@@ -92,6 +91,10 @@ class GifWriter:
     def add(self, fig):
         """Append the figure as it looks now. The layout is computed for the first frame and then
         frozen, so the axes do not jitter as changing text resizes, and later frames draw faster."""
+        if not self.frames:  # the first frame stands for the rest: same layout, same fonts
+            problems = layout_problems(fig, fig.dpi)
+            if problems:
+                warnings.warn(f"{self.path.name}: {', '.join(problems)}", FigureWarning, stacklevel=2)
         self.frames.append(rasterize(fig))
         if fig.get_layout_engine() is not None:
             fig.set_layout_engine("none")

@@ -61,31 +61,46 @@ def layers(nodes, edges):
     return columns
 
 
-def draw_graph(nodes, edges, title, col_width=2.3, row_height=1.0, fontsize=8):
-    """A Figure of the graph: boxes coloured by kind (see KINDS), arrows along the data flow."""
+def _text_width(text, fontsize):
+    """Inches a monospace label needs: its longest line at about 0.6 em per character."""
+    return max(len(line) for line in str(text).split("\n")) * fontsize * 0.6 / 72
+
+
+def draw_graph(nodes, edges, title, col_width=None, row_height=0.95, fontsize=10, gap=0.4):
+    """A Figure of the graph: boxes coloured by kind (see KINDS), arrows along the data flow.
+
+    Each column is as wide as its widest label plus `gap` inches (at least `col_width` when
+    given), so a graph with short labels stays narrow and its text stays readable when the
+    figure is shown at the width of a page."""
     columns = layers(nodes, edges)
     tallest = max(len(c) for c in columns)
-    fig = figure(figsize=(max(4.0, col_width * len(columns)), max(2.5, row_height * tallest + 0.8)))
+    widths = [max(_text_width(nodes[k][0], fontsize) + 0.2 for k in column) + gap for column in columns]
+    widths = [max(w, col_width or 0.0) for w in widths]
+    centres = [sum(widths[:i]) + w / 2 for i, w in enumerate(widths)]   # inches from the left
+    total = sum(widths)
+    fig = figure(figsize=(max(4.0, total + 0.3), max(2.5, row_height * tallest + 0.9)))
     ax = fig.subplots()
     ax.set_axis_off()
     boxes = {}
-    for x, column in enumerate(columns):
+    for x, column in zip(centres, columns):
         for i, key in enumerate(column):
-            y = (len(column) - 1) / 2 - i          # each column centred on the middle row
+            y = ((len(column) - 1) / 2 - i) * row_height   # each column centred on the middle row
             text, kind = nodes[key]
             face, edge = KINDS[kind]
             boxes[key] = ax.text(x, y, text, ha="center", va="center", fontsize=fontsize,
                                  family="monospace", zorder=3,
                                  bbox=dict(boxstyle="round,pad=0.35", fc=face, ec=edge, lw=1.2))
+    column_of = {key: c for c, column in enumerate(columns) for key in column}
     for a, b in edges:
         (xa, ya), (xb, yb) = boxes[a].get_position(), boxes[b].get_position()
         # an edge that skips columns bends a little, so it does not run through the boxes between
-        bend = 0.15 if xb - xa > 1 else 0.0
+        bend = 0.15 if column_of[b] - column_of[a] > 1 else 0.0
         ax.annotate("", xy=(xb, yb), xytext=(xa, ya), zorder=4,  # after the boxes: they clip it
                     arrowprops=dict(arrowstyle="-|>", color="0.35", lw=0.9, shrinkA=1, shrinkB=1,
                                     patchA=boxes[a].get_bbox_patch(), patchB=boxes[b].get_bbox_patch(),
                                     connectionstyle=f"arc3,rad={bend}"))
-    ax.set_xlim(-0.6, len(columns) - 0.4)
-    ax.set_ylim(-tallest / 2 - 0.1, tallest / 2 + 0.1)
+    ax.set_xlim(0, total)
+    half = (tallest / 2 + 0.1) * row_height
+    ax.set_ylim(-half, half)
     fig.suptitle(title)
     return fig

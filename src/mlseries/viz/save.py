@@ -1,7 +1,11 @@
-"""Saving figures: PNG files written whole or not at all, and a check that nothing is unlabelled."""
-import os
+"""Saving figures: PNG files written whole or not at all, and checks that nothing is unlabelled,
+covered, cut off or too small to read (`check.py`)."""
 import warnings
 from pathlib import Path
+
+from .._atomic import atomic_write
+
+from .check import layout_problems
 
 
 class FigureWarning(UserWarning):
@@ -27,15 +31,13 @@ def missing_labels(fig):
 def save_figure(fig, path, dpi=None):
     """Write `fig` to `path` (PNG unless the suffix says otherwise) and return the Path.
 
-    The file is written under a temporary name and renamed, so an interrupted run never leaves
-    a half-written image where a complete one is expected.
+    The file is written under a unique temporary name and renamed, so an interrupted run never
+    leaves a half-written image where a complete one is expected, and two processes saving the
+    same figure never mix their bytes.
     """
     path = Path(path)
-    problems = missing_labels(fig)
+    problems = missing_labels(fig) + layout_problems(fig, dpi)
     if problems:
         warnings.warn(f"{path.name}: {', '.join(problems)}", FigureWarning, stacklevel=2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
-    os.replace(tmp, path)
-    return path
+    fmt = path.suffix.lstrip(".") or "png"
+    return atomic_write(path, lambda f: fig.savefig(f, dpi=dpi, format=fmt))

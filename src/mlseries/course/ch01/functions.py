@@ -21,7 +21,35 @@ from mlseries import viz
 from ..registry import lesson
 
 FULL = dict(frames=48)
-QUICK = dict(frames=12)
+QUICK = dict(frames=24)
+LOOP_SECONDS = 4  # one trip of the vertex round its loop, quick or full: the same pace to watch
+
+
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "linear.png": ("斜率 m 决定倾斜，截距 b 决定在 y 轴上的位置；m = 0 是一条水平线。",
+                   "The slope m tilts the line and the intercept b lifts it; m = 0 is a flat line."),
+    "power.png": ("所有幂函数都经过 (1, 1)；指数越大，x > 1 后长得越快，负指数在 0 附近冲向无穷。",
+                  "Every power passes through (1, 1); bigger powers grow faster past x = 1, a negative power shoots up near 0."),
+    "polynomial.png": ("每条曲线上的圆点是它的根：n 次多项式最多穿过 x 轴 n 次。",
+                       "The dots are each curve's roots: a polynomial of degree n crosses the x axis at most n times."),
+    "rational.png": ("分母为零处曲线断开（竖直渐近线）；|x| 变大时曲线贴近一条水平线。",
+                     "The curve breaks where the denominator is 0 (a vertical asymptote) and flattens towards a horizontal line as |x| grows."),
+    "exponential.png": ("所有曲线都经过 (0, 1)；底数大于 1 时增长，小于 1 时衰减，两者互为镜像。",
+                        "All pass through (0, 1); a base above 1 grows, below 1 decays, and the two are mirror images."),
+    "logarithm.png": ("对数只在 x > 0 有定义，都经过 (1, 0)，增长越来越慢。",
+                      "Logarithms exist only for x > 0, all pass through (1, 0), and grow ever more slowly."),
+    "trigonometric.png": ("sin 与 cos 是错开 π/2 的同一条波，周期 2π；tan 每隔 π 重复并在 cos = 0 处断开。",
+                          "sin and cos are the same wave shifted by π/2, period 2π; tan repeats every π and breaks where cos = 0."),
+    "composition.png": ("同样两个函数，先后顺序不同，结果完全不同：(sin x)² 平缓，sin(x²) 越来越快地振荡。",
+                        "The same two functions in the other order give a different function: (sin x)² is gentle, sin(x²) oscillates ever faster."),
+    "transforms.png": ("虚线是原函数：平移改变位置，伸缩改变宽窄，负号把曲线翻到另一侧。",
+                       "The dashed curve is the original: a shift moves it, a stretch widens or narrows it, a minus sign flips it over."),
+    "inverse.png": ("每个函数与它的反函数关于 y = x 对称，例如点 (1, e) 与 (e, 1)。",
+                    "Each function and its inverse mirror each other in y = x, e.g. the points (1, e) and (e, 1)."),
+    "shift_anim.gif": ("看顶点 (h, k) 沿虚线绕一圈：整条抛物线随它平移，形状不变。",
+                       "Watch the vertex (h, k) travel round the dotted loop: the whole parabola moves with it, its shape unchanged."),
+}
 
 
 # ---------------------------------------------------------------- 1. the families
@@ -33,7 +61,10 @@ def _panel(ax, title, xlabel="x", ylabel="y", ylim=None, legend="best"):
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if ylim is not None:
         ax.set_ylim(ylim)
-    ax.legend(loc=legend, ncol=2 if legend == "upper center" else 1)
+    if legend == "outside":  # where every spot inside the axes has a curve through it
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    else:
+        ax.legend(loc=legend, ncol=2 if legend == "upper center" else 1)
 
 
 def plot_linear():
@@ -52,7 +83,7 @@ def plot_linear():
 def plot_power():
     """y = x^p for whole, fractional and negative powers (on x > 0, where all are defined)."""
     x = np.linspace(0.05, 2.5, 300)
-    fig = viz.figure()
+    fig = viz.figure(figsize=(8, 4.4))
     ax = fig.subplots()
     for p, label in [(3, "y = x³"), (2, "y = x²"), (1, "y = x"), (0.5, "y = √x = x^0.5"),
                      (-1, "y = x⁻¹ = 1/x")]:
@@ -60,7 +91,7 @@ def plot_power():
     ax.plot([1], [1], "ko", ms=5)
     ax.annotate(viz.text("都经过 (1, 1)", "all pass through (1, 1)"), (1, 1), xytext=(1.15, 0.2),
                 arrowprops=dict(arrowstyle="->"))
-    _panel(ax, viz.text("幂函数 y = xᵖ", "Power functions y = xᵖ"), ylim=(0, 5), legend="upper left")
+    _panel(ax, viz.text("幂函数 y = xᵖ", "Power functions y = xᵖ"), ylim=(0, 5), legend="outside")
     return fig
 
 
@@ -94,7 +125,7 @@ def with_gaps(x, y, limit):
 def plot_rational():
     """p(x)/q(x): vertical asymptotes where q = 0, a horizontal or slant one as |x| grows."""
     x = np.linspace(-4, 4, 2001)
-    fig = viz.figure()
+    fig = viz.figure(figsize=(8, 4.4))
     ax = fig.subplots()
     with np.errstate(divide="ignore", invalid="ignore"):
         ax.plot(*with_gaps(x, 1 / x, 8), label="y = 1/x")
@@ -105,13 +136,13 @@ def plot_rational():
                label=viz.text("渐近线 x = 2, y = 2", "asymptotes x = 2, y = 2"))
     _panel(ax, viz.text("有理函数：分母为零处有渐近线", "Rational: asymptotes where the denominator is 0",
                         sep="\n"),
-           ylim=(-8, 8), legend="lower left")
+           ylim=(-8, 8), legend="outside")
     return fig
 
 
 def plot_exponential():
     x = np.linspace(-3, 3, 300)
-    fig = viz.figure()
+    fig = viz.figure(figsize=(8, 4.4))
     ax = fig.subplots()
     for base, name in [(2.0, "2ˣ"), (np.e, "eˣ"), (3.0, "3ˣ"), (0.5, "(1/2)ˣ")]:
         ax.plot(x, base ** x, label=f"y = {name}")
@@ -121,7 +152,7 @@ def plot_exponential():
                 arrowprops=dict(arrowstyle="->"))
     _panel(ax, viz.text("指数函数 y = aˣ：增长（a > 1）或衰减（a < 1）",
                         "Exponential y = aˣ: growth (a > 1), decay (a < 1)", sep="\n"),
-           ylim=(-0.5, 10), legend="upper right")
+           ylim=(-0.5, 10), legend="outside")
     return fig
 
 
@@ -207,7 +238,7 @@ def plot_transforms():
     stretch.plot(x, transform(square, a=0.3)(x), label="0.3·f(x)")
     stretch.plot(x, transform(square, a=-1)(x), label="−f(x)")
     _panel(stretch, viz.text("纵向伸缩与关于 x 轴反射", "Vertical stretch, reflection in x axis"),
-           ylim=(-9, 9), legend="center right")
+           ylim=(-9, 9), legend="lower center")
     squeeze.plot(x, transform(square, b=2)(x), label="f(2x)")
     squeeze.plot(x, transform(square, b=0.5)(x), label="f(x/2)")
     _panel(squeeze, viz.text("横向伸缩", "Horizontal stretch"), ylim=(-1, 9), legend="lower right")
@@ -275,7 +306,7 @@ def identity_errors(rng, n=1000):
 def animate_shift(ctx, frames):
     """The parabola y = (x − h)² + k with its vertex (h, k) travelling round a loop."""
     x = np.linspace(-5, 5, 300)
-    fig = viz.figure(figsize=(6, 4.6), dpi=80)
+    fig = viz.figure(figsize=(6.4, 5.2), dpi=100)
     ax = fig.subplots()
     ax.plot(x, x ** 2, color="0.5", ls="--", lw=1.2, label="y = x²")
     (curve,) = ax.plot([], [], color=viz.COLORS["learned"], lw=2.5,
@@ -294,8 +325,9 @@ def animate_shift(ctx, frames):
     loop = np.linspace(0, 2 * np.pi, 200)
     ax.plot(2.5 * np.sin(loop), 2 * (1 - np.cos(loop)) - 1.5 * np.sin(loop), color="0.6", lw=1,
             ls=":", label=viz.text("顶点 (h, k) 的路径", "path of the vertex (h, k)"))
-    ax.legend(loc="lower right")
-    with ctx.gif("shift_anim.gif", fps=12, hold_last=0.1) as gif:
+    # below the axes: the moving parabola sweeps every corner inside them
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8.5)
+    with ctx.gif("shift_anim.gif", fps=frames / LOOP_SECONDS, hold_last=0.1) as gif:
         for angle in angles:
             h = 2.5 * np.sin(angle)
             k = 2 * (1 - np.cos(angle)) - 1.5 * np.sin(angle)

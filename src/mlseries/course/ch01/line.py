@@ -28,6 +28,19 @@ LR = 0.05       # on standardized x (below) the error shrinks by 1 - 2·LR = 10 
 RAW_LR = 0.02   # on raw x in [0, 10] anything above ~0.03 diverges
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "line_fit.png": ("三种方法（公式、暴力搜索、梯度下降）得到的直线几乎重合。",
+                     "The three lines (formula, brute-force search, gradient descent) lie on top of each other."),
+    "loss_curve.png": ("右图看差距：标准化 x 后的梯度下降直线下降到 1e-8，原始 x 很快停在一个缓慢的山谷里。",
+                       "Right: with standardised x the gap to the minimum falls in a straight line to 1e-8; with raw x it soon crawls along a narrow valley."),
+    "loss_surface.png": ("原始 x 的损失地形是一条细长山谷：橙色路径先冲到谷底，再沿谷慢慢爬向星号。",
+                         "On raw x the loss is a long narrow valley: the orange path drops to its floor, then creeps along it towards the star."),
+    "line_descent.gif": ("红线每一步都向数据靠近，MSE 随之下降，最后与最小二乘的虚线重合。",
+                         "With every step the red line moves towards the data, the MSE falls, and it ends on the dashed least-squares line."),
+}
+
+
 # ---------------------------------------------------------------- 1. data
 
 def noisy_line(n=100, slope=2.0, intercept=1.0, noise=1.0, low=0.0, high=10.0, seed=0):
@@ -206,7 +219,7 @@ def plot_search(x, y, points, paths):
 
 def animate(ctx, x, y, path, best, frames):
     """GIF of the gradient-descent line moving onto the data; `path` holds (m, b, loss) per step."""
-    fig = viz.figure(figsize=(6, 4.2), dpi=80)
+    fig = viz.figure(figsize=(6, 4.2), dpi=100)
     ax = fig.subplots()
     ax.scatter(x, y, s=14, color=viz.COLORS["data"], alpha=0.75,
                label=viz.text("数据点", "data"))

@@ -22,6 +22,21 @@ from .numpy_examples import SECTIONS
 from ..registry import lesson
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "array_index.png": ("深色格子是各个切片选中的元素：arr[1::2, ::2] 取奇数行、偶数列。",
+                        "The dark cells are what each slice selects: arr[1::2, ::2] takes every other row from 1 and every other column from 0."),
+    "advanced_index.png": ("整数数组按位置配对取元素，布尔数组按条件取，二者可以与切片混用。",
+                           "Integer arrays pick elements pairwise, a boolean array picks by a condition, and either mixes with slices."),
+    "broadcasting.png": ("浅色格子并不真的复制：长度为 1 的轴被“拉伸”，于是 (3, 1) + (1, 4) 得到 (3, 4)。",
+                         "Pale cells are never copied in memory: length-1 axes stretch, so (3, 1) + (1, 4) gives (3, 4)."),
+    "ndarray_internal.png": ("视图 arr[1::2, ::2] 与原数组共用一块内存，只是步长和起点不同。",
+                             "The view arr[1::2, ::2] shares the original buffer; only its strides and starting offset differ."),
+    "random.png": ("同一个带种子的生成器：均匀分布是平的，正态直方图贴合钟形曲线，骰子每面约 1000 次。",
+                   "One seeded generator: uniform is flat, the normal histogram follows the bell curve, each die face comes up about 1 000 times."),
+}
+
+
 # ---------------------------------------------------------------- 1. an executed session
 
 class Session:
@@ -197,14 +212,14 @@ def plot_random(seed):
                 label=viz.text("标准正态密度", "standard normal density"))
     middle.legend(loc="upper left", fontsize=8)
     middle.set(title="rng.normal(0, 1, 10000)", xlabel=viz.text("值", "value"),
-               ylabel=viz.text("密度", "density"))
+               ylabel=viz.text("密度", "density"), ylim=(0, 0.5))  # headroom: the legend sits above the peak
     faces = rng.integers(1, 7, size=6000)
     right.bar(*np.unique(faces, return_counts=True), color=viz.COLORS["search"])
     right.axhline(1000, color=viz.COLORS["reference"], ls="--", lw=1,
                   label=viz.text("期望 1000", "expected 1000"))
-    right.legend(loc="lower right")
+    right.legend(loc="upper center")
     right.set(title="rng.integers(1, 7, 6000)", xlabel=viz.text("点数", "face"),
-              ylabel=viz.text("个数", "count"))
+              ylabel=viz.text("个数", "count"), ylim=(0, 1300))  # the legend above the bars, not on one
     return fig
 
 

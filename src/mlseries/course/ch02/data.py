@@ -32,6 +32,19 @@ TEXT_LEN = 120         # characters kept per review: most reviews are shorter (s
 FRAME, HOP = 1024, 256  # audio frame of 128 ms at 8 kHz (7.8 Hz per bin), a new frame every 32 ms
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "text.png": ("大多数评论短于 120 个字：截断在 120，右图每行是一条评论的字 id，空白是补齐的 0。",
+                 "Most reviews are shorter than 120 characters: cut there; on the right each row is one review's character ids, blank is padding."),
+    "images.png": ("图像就是数字表格：灰度图一个通道，彩色照片三个通道（R、G、B）。",
+                   "An image is a table of numbers: one channel for grey, three (R, G, B) for a colour photo."),
+    "audio.png": ("声音被切成重叠的帧，每帧的频谱峰值正是和弦的三个音；频谱图在 0.5 秒处换和弦。",
+                  "Sound is cut into overlapping frames; each frame's spectrum peaks at the chord's three notes, and the spectrogram changes chord at 0.5 s."),
+    "tabular.png": ("原始特征的尺度相差上千倍；缩放后都落在相近的范围里。",
+                    "Raw features differ in scale by a factor of a thousand; after scaling they share one range."),
+}
+
+
 # ---------------------------------------------------------------- 1. text
 
 def text_to_tensor(ctx):

@@ -110,7 +110,9 @@ def plot_audio(audio, length, hop):
     frame_ax.set(title=viz.text(f"分帧：每帧 {length} 个采样，每隔 {hop} 个开始新的一帧",
                                 f"Frames of {length} samples, a new one every {hop}", sep="\n"),
                  xlabel=viz.text("时间 (毫秒)", "time (ms)"), ylabel=viz.text("振幅", "amplitude"))
-    frame_ax.legend(loc="lower right", fontsize=8)
+    # room below the signal for the legend, so it hides none of it
+    frame_ax.set_ylim(-2.3 * scale, 1.15 * scale)
+    frame_ax.legend(loc="lower center", ncol=2, fontsize=8)
 
     middle = len(framed) // (2 * len(CHORDS))
     shown = freqs <= 1500

@@ -40,6 +40,21 @@ GD_LR = 0.02         # plain gradient descent on the 1-day model, in thousands o
 LEE_EXAMPLE = dict(n=10_000, batch=10)
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "views.png": ("每周的起伏与偶尔的尖峰；灰色区域是从不参与训练的测试年。",
+                  "A weekly rhythm with occasional spikes; the grey year is never trained on."),
+    "loss_surface.png": ("误差曲面上，梯度下降从 (0, 0) 出发，先横穿再沿山谷走到星号所在的最低点。",
+                         "On the error surface gradient descent starts at (0, 0), crosses the valley, then follows it to the lowest point (the star)."),
+    "sigmoid_relu.png": ("任何分段线性函数 = 常数 + 若干 hard sigmoid；一个 hard sigmoid = 两个 ReLU 之差。",
+                         "Any piecewise-linear function is a constant plus hard sigmoids, and one hard sigmoid is two ReLUs."),
+    "loss_table.png": ("蓝柱（训练误差）随模型变灵活一路下降；红柱（测试误差）在 28 天线性模型处最低，更深的网络反而上升：过拟合。",
+                       "Blue (training error) falls as the model grows more flexible; red (test error) is lowest for the 28-day linear model and rises for deeper networks: overfitting."),
+    "predictions.png": ("模型都跟上了每周的节奏，但没有一个能预测尖峰。",
+                        "Every model follows the weekly rhythm; none can foresee the spikes."),
+}
+
+
 # ---------------------------------------------------------------- 1. data
 
 def load_views(seed):
@@ -205,9 +220,10 @@ def plot_blocks():
     left, middle, right = fig.subplots(1, 3)
     left.plot(x, 1 + sum(pieces), color=viz.COLORS["learned"], lw=3,
               label=viz.text("红线 = 常数 + 蓝线之和", "red = constant + blue ones"))
-    left.axhline(1, color=viz.COLORS["data"], lw=1, ls=":")
+    left.axhline(1, color=viz.COLORS["data"], lw=1, ls=":", label=viz.text("常数 1", "constant 1"))
     for i, piece in enumerate(pieces):
-        left.plot(x, piece, color=viz.COLORS["data"], lw=1.2, label="hard sigmoids" if i == 0 else None)
+        left.plot(x, piece, color=viz.COLORS["data"], lw=1.2,
+                  label=viz.text("蓝线：hard sigmoid", "blue: hard sigmoids") if i == 0 else None)
     left.set(title=viz.text("分段线性 = 常数 + hard sigmoid", "Piecewise linear = constant + hard sigmoids",
                             sep="\n"), xlabel="x₁", ylabel="y", ylim=(-2, 5.8))
     left.legend(loc="upper left", fontsize=8)
@@ -255,9 +271,11 @@ def plot_losses(rows):
            label=viz.text("训练集", "train"))
     ax.bar(positions + 0.2, [r["test"] for r in rows], 0.4, color=viz.COLORS["learned"],
            label=viz.text("测试年", "test year"))
-    ax.axhline(min(r["test"] for r in rows), color="k", ls=":", lw=0.8)
+    best = min(r["test"] for r in rows)
+    ax.axhline(best, color="k", ls=":", lw=0.8,
+               label=viz.text(f"最低的测试误差 {best:.3f}", f"lowest test error {best:.3f}"))
     ax.set_xticks(positions)
-    ax.set_xticklabels([viz.text(r["zh"], r["en"], sep="\n") for r in rows], fontsize=7.5)
+    ax.set_xticklabels([viz.text(r["zh"], r["en"], sep="\n") for r in rows], fontsize=8.5)
     ax.set(title=viz.text("模型越灵活，训练损失越低；太深则测试损失上升",
                           "More flexible: lower training loss; too deep: higher test loss"),
            xlabel=viz.text("模型", "model"), ylabel=viz.text("平均绝对误差（千）", "mean absolute error (thousands)"))
@@ -278,7 +296,8 @@ def plot_predictions(views, shown, days=120):
         ax.plot(dates, prediction[:days], color=color, lw=1, label=f"{label} (MAE {loss:.3f})")
     ax.set(title=viz.text(f"测试年前 {days} 天的预测", f"Predictions for the first {days} days of the test year"),
            xlabel=viz.text("日期", "date"), ylabel=viz.text("观看量（千）", "views (thousands)"))
-    ax.legend(loc="upper left", fontsize=8)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=8.5)  # below: the series fill the axes
+    fig.set_figheight(4.6)
     return fig
 
 

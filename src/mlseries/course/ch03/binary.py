@@ -30,6 +30,17 @@ EPOCHS, BATCH, LR = 5, 1, 0.01
 LIMIT = 3.5        # the plots show [-LIMIT, LIMIT]²: beyond 3.5σ there are (almost) no points
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "training_curve.png": ("红线是每次更新后在全部 200 点上的损失和准确率；蓝点是 fit() 打印的每轮平均，所以落后一些。",
+                           "Red: loss and accuracy on all 200 points after every update; blue dots: what fit() prints, epoch means, hence lagging behind."),
+    "decision_boundary.png": ("学到的分界线（实线）几乎与真实的 x + y = 0（虚线）重合。",
+                              "The learned line (solid) almost lies on the true line x + y = 0 (dashed)."),
+    "binary_classify_anim.gif": ("前几次更新时分界线转得最快，之后慢慢贴近虚线。",
+                                 "The line turns fastest in the first updates, then settles onto the dashed true line."),
+}
+
+
 # ---------------------------------------------------------------- 1. data
 
 def points(n, seed):
@@ -135,14 +146,15 @@ def show_weights(image, line, w):
 
 
 def plot_boundary(x, y, w, accuracy):
-    fig = viz.figure(figsize=(6.2, 5.6))
+    fig = viz.figure(figsize=(6.2, 6.6))
     ax = fig.subplots()
     image, line = draw_scene(ax, x, y, w)
     show_weights(image, line, w)
     fig.colorbar(image, ax=ax, shrink=0.8, label=viz.text("预测概率 p", "predicted p"))
     ax.set_title(viz.text(f"训练后的分界线：测试准确率 {accuracy:.3f}",
                           f"Learned decision line: test accuracy {accuracy:.3f}", sep="\n"))
-    ax.legend(loc="upper left", fontsize=8)
+    # below the square: inside it, every corner holds points or the lines
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8.5)
     return fig
 
 
@@ -169,14 +181,14 @@ def plot_training(curve, history, updates_per_epoch):
 
 
 def animate(ctx, x, y, trail, curve, frames, updates_per_epoch):
-    fig = viz.figure(figsize=(5.2, 5.2), dpi=72)
+    fig = viz.figure(figsize=(6.4, 7.2), dpi=100)
     ax = fig.subplots()
     image, line = draw_scene(ax, x, y, trail[0])
-    ax.legend(loc="upper left", fontsize=7)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=9)
     caption = ax.text(0.97, 0.03, "", transform=ax.transAxes, ha="right", va="bottom",
-                      family="monospace", fontsize=8, bbox=dict(boxstyle="round", fc="white", ec="0.8"))
+                      family="monospace", fontsize=9, bbox=dict(boxstyle="round", fc="white", ec="0.8"))
     ax.set_title(viz.text("二分类：分界线的学习过程", "Binary classification: the line being learned",
-                          sep="\n"), fontsize=10)
+                          sep="\n"), fontsize=11)
     # the line moves most in the first updates: sample them densely, then every epoch's end
     shown = np.unique(np.concatenate([[0], np.geomspace(1, len(trail) - 1, frames).astype(int),
                                       updates_per_epoch * np.arange(1, EPOCHS + 1)]))

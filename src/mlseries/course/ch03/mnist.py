@@ -17,10 +17,11 @@ import warnings
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from mlseries import datasets, keras, viz
+from mlseries import keras, viz
 from mlseries.datasets import DataFallbackWarning, DatasetNotFoundError
 
 from ..registry import lesson
+from ..training import fashion_names
 
 FULL = dict(epochs=10, fashion_epochs=5, fashion_train=None, fashion_test=None,
             mnist_train=None, mnist_test=None)
@@ -29,6 +30,17 @@ QUICK = dict(epochs=5, fashion_epochs=2, fashion_train=6000, fashion_test=2000,
              mnist_train=4000, mnist_test=1000)
 VALIDATION_SPLIT = 0.1   # Keras takes the last 10 % of the training arrays
 SHOWN_MISTAKES = 24
+
+
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "training_curves.png": ("训练与验证曲线靠得很近：这个小网络还没有过拟合。",
+                            "Training and validation curves stay close: this small network does not overfit yet."),
+    "confusion_matrix.png": ("对角线是分对的；Fashion-MNIST 的错误集中在衬衫、T 恤、套衫和外套之间。",
+                             "The diagonal is what was right; Fashion-MNIST's mistakes gather among shirts, T-shirts, pullovers and coats."),
+    "misclassified.png": ("分错的数字（真实 → 预测，预测的概率）：很多连人也会犹豫。",
+                          "Misclassified digits (true → predicted, with its probability): many would make a person hesitate too."),
+}
 
 
 # ---------------------------------------------------------------- 1. data
@@ -115,20 +127,20 @@ def draw_confusion(ax, counts, labels, title):
     image = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
     for i, j in np.ndindex(counts.shape):
         if counts[i, j]:
-            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7,
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8,
                     color="white" if rates[i, j] > 0.5 else "black")
     ax.set(xticks=range(len(labels)), yticks=range(len(labels)), title=title,
            xlabel=viz.text("预测类别", "predicted"), ylabel=viz.text("真实类别", "true"))
     ax.set_xticklabels(labels, rotation=45 if max(map(len, labels)) > 2 else 0, ha="right"
-                       if max(map(len, labels)) > 2 else "center", fontsize=8)
-    ax.set_yticklabels(labels, fontsize=8)
+                       if max(map(len, labels)) > 2 else "center", fontsize=8.5, rotation_mode="anchor")
+    ax.set_yticklabels(labels, fontsize=8.5)
     ax.grid(False)
     return image
 
 
 def plot_confusions(panels):
     """One confusion matrix per (counts, class labels, title); the colour is each row's share."""
-    fig = viz.figure(figsize=(6.2 * len(panels), 5.8))
+    fig = viz.figure(figsize=(6.4 * len(panels), 7.0))  # square cells need the height: 5.8 cut the titles
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (counts, labels, title) in zip(axes, panels):
         image = draw_confusion(ax, counts, labels, title)
@@ -199,7 +211,7 @@ def run(ctx):
                                                      settings["fashion_epochs"])
         ctx.record(fashion_train=n_train, fashion_test=n_test, fashion_epochs=settings["fashion_epochs"],
                    fashion_test_accuracy=fashion["accuracy"], fashion_test_loss=fashion["loss"])
-        classes = [c.split("/")[0] for c in datasets.FashionMNIST.classes]
+        classes = fashion_names()
         confusions.append((confusion_matrix(fy_test[:n_test], fashion["predicted"]), classes,
                            viz.text(f"Fashion-MNIST 测试集（{n_test} 张）",
                                     f"Fashion-MNIST test set ({n_test} images)", sep="\n")))

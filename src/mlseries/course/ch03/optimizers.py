@@ -91,6 +91,19 @@ def make_optimizer(kind, rate):
     return optimizers.Adam(learning_rate=rate)
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "optimizers_1d.png": ("从 x = 2.4 出发，只有动量越过小山丘到达更深的左边山谷。",
+                          "Starting at x = 2.4, only momentum rolls over the hump into the deeper left valley."),
+    "optimizers_2d.png": ("在狭长碗形上 SGD 来回振荡；在香蕉形山谷里，各方法沿谷底前进的速度不同。",
+                          "On the narrow bowl SGD zigzags across; in the banana valley the methods differ in how fast they move along the floor."),
+    "loss_curves.png": ("纵轴是与最小值的差（对数）：低于虚线就算到达最小值。",
+                        "The gap to the minimum on a log scale: below the dotted line counts as reaching it."),
+    "sgd_momentum.gif": ("左：SGD 停在第一个山谷，动量滚过去；右：四种优化器在碗形上的路径。",
+                         "Left: SGD stops in the first valley, momentum rolls on; right: four optimizers' paths on the bowl."),
+}
+
+
 # ---------------------------------------------------------------- descending
 
 def descend(problem, optimizer):
@@ -172,17 +185,19 @@ def plot_losses(problems, runs):
         lowest = problem.loss(*problem.best)
         for kind, path in runs[problem.name].items():
             ax.semilogy(np.maximum(path[:, -1] - lowest, 1e-12), color=COLORS[kind], label=kind)
-        ax.axhline(TOLERANCE, color="k", ls=":", lw=0.8)
+        ax.axhline(TOLERANCE, color="k", ls=":", lw=0.8,
+                   label=viz.text(f"容差 {TOLERANCE:g}", f"tolerance {TOLERANCE:g}"))
         ax.set(title=viz.text(problem.zh, problem.name), xlabel=viz.text("步数", "step"),
                ylabel=viz.text("损失 − 最小值", "loss − minimum"))
-        ax.legend(fontsize=8)
+    # one legend for the three panels, below them: inside, the curves fill every corner
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=5)
     return fig
 
 
 def animate(ctx, valley, bowl_problem, runs, frames):
     """The seed's sgd_momentum animation: balls rolling on the two-valley curve (left) and
     the four optimizers' paths growing on the bowl (right)."""
-    fig = viz.figure(figsize=(10, 4), dpi=72)
+    fig = viz.figure(figsize=(10, 4.2), dpi=96)
     left, right = fig.subplots(1, 2)
     xs = np.linspace(*valley.view, 400)
     left.plot(xs, valley.loss(xs), color="0.3", lw=1.5)

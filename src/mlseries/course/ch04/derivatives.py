@@ -30,6 +30,23 @@ QUICK = dict(points=200, rows=16, frames=10)
 CLASSES = 5
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "finite_differences.png": ("步长 h 太大是截断误差，太小是舍入误差；中心差分在 h ≈ 1e-5 附近最准。",
+                               "Too large an h gives truncation error, too small gives round-off; the central difference is best near h ≈ 1e-5."),
+    "activations.png": ("虚线（手写导数）穿过每一个圆点（数值导数）；右下是 softmax 的雅可比矩阵。",
+                        "The dashed derivative passes through every circle (the numeric one); bottom right: softmax's Jacobian."),
+    "losses.png": ("右图：对 logit 求导时，错得越离谱 BCE 推得越用力，而 MSE 的梯度却消失了。",
+                   "Right: in the logit, the more wrong the prediction, the harder BCE pushes, while MSE's gradient vanishes."),
+    "gradient.png": ("箭头（梯度）总是垂直于等高线，指向函数增长最快的方向。",
+                     "The arrows (the gradient) cross the contour lines at right angles, pointing where f grows fastest."),
+    "checks.png": ("所有 12 个导数的误差都在 1e-9 左右，远低于 1e-6 的目标线。",
+                   "All 12 derivatives agree to about 1e-9, far below the 1e-6 target line."),
+    "tangent.gif": ("切线的斜率（下图红线）描出的正是导数 3x² − 3。",
+                    "The tangent's slope (red, below) traces out the derivative 3x² − 3."),
+}
+
+
 # ---------------------------------------------------------------- 1. the derivative as a limit
 
 def forward_difference(f, x, h):
@@ -261,7 +278,8 @@ def plot_activations():
                 color=viz.COLORS["reference"],
                 label=viz.text("数值导数", "numeric derivative"))
         ax.set(title=name, xlabel="z", ylabel=viz.text("值", "value"))
-        ax.legend(loc="upper left")
+        # tanh's derivative peaks top-left of centre: its legend goes to the empty lower right
+        ax.legend(loc="lower right" if name == "tanh" else "upper left")
     vec = np.array([2.0, 1.0, 0.1, -1.0, 0.5])
     jac = softmax_jacobian(vec)
     image = axes[3].imshow(jac, cmap="RdBu_r", vmin=-0.25, vmax=0.25)
@@ -340,7 +358,7 @@ def animate_tangent(ctx, frames):
         return x ** 3 - 3 * x
 
     xs = np.linspace(-2.2, 2.2, 300)
-    fig = viz.figure(figsize=(6, 5.6), dpi=80)
+    fig = viz.figure(figsize=(6, 5.6), dpi=100)
     top, bottom = fig.subplots(2, 1, sharex=True)
     top.plot(xs, f(xs), color=viz.COLORS["data"], label="f(x) = x³ − 3x")
     (tangent,) = top.plot([], [], color=viz.COLORS["learned"], lw=2, label=viz.text("切线", "tangent"))

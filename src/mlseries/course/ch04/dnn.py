@@ -33,6 +33,19 @@ MOONS_LR = 0.2         # 0.5 also converges, but its loss jumps about from epoch
 MOONS_BATCH = 32
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "loss_curve.png": ("损失持续下降，准确率越过 0.97 的目标线。",
+                       "The loss keeps falling and accuracy crosses the 0.97 target line."),
+    "moon_classify.png": ("黑线是 P = 0.5 的分界线，弯曲地穿过两个月牙之间；大圆圈是分错的测试点。",
+                          "The black line (P = 0.5) bends between the two moons; big circles mark test mistakes."),
+    "xor_221.png": ("中图：隐藏层把 XOR 的四个点变得可以用一条直线分开；右图：10 个起点中有的卡在平台上。",
+                    "Middle: the hidden layer makes XOR's four points separable by a line; right: some of the 10 starts get stuck on a plateau."),
+    "moon_train.gif": ("分界线从一条直线慢慢弯成绕过月牙的形状。",
+                       "The boundary bends from a straight line into the shape that wraps around the moons."),
+}
+
+
 # ---------------------------------------------------------------- 1. the pieces
 
 def sigmoid(z):
@@ -286,15 +299,19 @@ def plot_xor(params, losses_by_start, best):
     middle.set(title=viz.text("隐藏层空间：一条直线即可分开", "Hidden space: one line separates",
                              sep="\n"),
                xlabel="h₁", ylabel="h₂", xlim=(-0.05, 1.05), ylim=(-0.05, 1.05), aspect="equal")
-    middle.legend(loc="center right")
+    middle.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=8.5)  # where the line goes varies
 
     for k, losses in enumerate(losses_by_start):
+        label = (viz.text("左图所用的起点（最好）", "the start drawn left (best)") if k == best else
+                 viz.text("其他起点（平的：卡住了）", "other starts (flat ones are stuck)") if k == min(
+                     i for i in range(len(losses_by_start)) if i != best) else None)
         right.plot(losses, color="#c44e52" if k == best else "0.6", lw=2 if k == best else 0.8,
-                   zorder=3 if k == best else 2)
+                   zorder=3 if k == best else 2, label=label)
     right.set(title=viz.text(f"{len(losses_by_start)} 个随机起点的损失",
                              f"Loss from {len(losses_by_start)} random starts", sep="\n"),
               xlabel=viz.text("步数", "step"), ylabel=viz.text("交叉熵", "cross-entropy"),
               yscale="log")
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=8.5)  # below: curves fill the axes
     return fig
 
 
@@ -349,7 +366,7 @@ def plot_loss(history):
 
 
 def animate_moons(ctx, snapshots, history, x, y, x_test, y_test):
-    fig = viz.figure(figsize=(6, 4.4), dpi=80)
+    fig = viz.figure(figsize=(6, 4.4), dpi=100)
     ax = fig.subplots()
     grid = _grid(np.vstack([x, x_test]), 120)
     with ctx.gif("moon_train.gif", fps=6, hold_last=2.0) as gif:

@@ -47,6 +47,13 @@ def random_inputs(rng, n=4, d_in=3, d_out=2):
             rng.normal(0, 0.1, size=d_out).astype(np.float32))
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "gradients.png": ("四种方法算出的每个梯度的柱子一样高；右图中所有差距都在 1e-6 的容差线以下。",
+                      "Every gradient's bars are the same height in all frameworks; on the right every gap is below the 1e-6 tolerance."),
+}
+
+
 # ---------------------------------------------------------------- each framework, in its own idiom
 # Each function returns (loss, dloss/dw, dloss/db) as NumPy arrays; one whose framework is not
 # installed raises ImportError and the table says so.

@@ -43,6 +43,17 @@ MOONS = dict(n=100, noise=0.1)
 L2 = 1e-4        # a little weight decay keeps the margin loss from growing weights forever
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "neuron_graph.png": ("从右往左读梯度：每个节点的 grad 是输出对它的导数，由链式法则一步步传回来。",
+                         "Read the gradients right to left: each node's grad is the output's derivative in it, passed back by the chain rule."),
+    "moons_boundary.png": ("只用标量 Value 搭的 MLP 也能画出弯曲的分界线，把两个月牙完全分开。",
+                           "An MLP built from scalar Values bends its boundary enough to separate the two moons completely."),
+    "training.png": ("损失（对数）下降，训练准确率在第 25 步左右到达 100 %。",
+                     "The loss (log scale) falls and training accuracy reaches 100 % around step 25."),
+}
+
+
 # ---------------------------------------------------------------- 1. the engine
 
 class Value:
@@ -391,7 +402,7 @@ def plot_boundary(model, x, y):
     ys = np.linspace(x[:, 1].min() - 0.6, x[:, 1].max() + 0.6, 220)
     gx, gy = np.meshgrid(xs, ys)
     scores = numpy_scores(model.as_arrays(), np.c_[gx.ravel(), gy.ravel()]).reshape(gx.shape)
-    fig = viz.figure(figsize=(6.4, 4.8))
+    fig = viz.figure(figsize=(6.6, 5.6))
     ax = fig.subplots()
     ax.contourf(gx, gy, scores > 0, levels=[-0.5, 0.5, 1.5], colors=["#f3c9c9", "#c9d9f0"], alpha=0.8)
     ax.contour(gx, gy, scores, levels=[0], colors="k", linewidths=1)
@@ -399,9 +410,11 @@ def plot_boundary(model, x, y):
         pts = x[y == label]
         ax.scatter(pts[:, 0], pts[:, 1], c=color, marker=marker, s=22, edgecolors="white",
                    linewidths=0.5, label=viz.text(f"类别 {label:+d}", f"class {label:+d}"))
-    ax.set(title=viz.text("Value 构成的 MLP 的决策边界", "Decision boundary of the MLP of Values"),
+    ax.plot([], [], color="k", lw=1, label=viz.text("决策边界（得分 = 0）", "decision boundary (score 0)"))
+    ax.set(title=viz.text("Value 构成的 MLP 的决策边界", "Decision boundary of the MLP of Values", sep="\n"),
            xlabel="x₁", ylabel="x₂")
-    ax.legend(loc="upper right")
+    # below the plot: inside it, the boundary and the points leave no corner free
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     return fig
 
 

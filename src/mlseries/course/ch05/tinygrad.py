@@ -39,6 +39,21 @@ QUICK = dict(lazy_size=400_000, repeats=2)
 TOLERANCE = dict(engine=1e-10, torch=1e-10, numeric=1e-6)   # float64 throughout
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "forward_graph.png": ("一次前向计算只由少数几种原语组成：Linear、Relu、LogSoftmax、Mul、Sum。",
+                          "A forward pass is a handful of primitives: Linear, Relu, LogSoftmax, Mul, Sum."),
+    "backward_graph.png": ("反向计算也是一张由原语构成的图；红色节点就是各参数的梯度。",
+                           "The backward pass is another graph of primitives; the red nodes are the parameters' gradients."),
+    "step_primitives.png": ("一步训练中前向（蓝）与反向（橙）各用了哪些原语：反向只需要 MatMul、Sum、Permute 等少数几种。",
+                            "The primitives one training step uses, forward (blue) and backward (orange): backward needs only a few kinds, MatMul, Sum, Permute and the like."),
+    "lazy_graph.png": ("惰性求值先记下整个表达式，再把它编译成一个融合的内核。",
+                       "Lazy evaluation records the whole expression first, then runs it as one fused kernel."),
+    "lazy_costs.png": ("融合后的一个内核几乎不占临时内存（对数坐标）；在 NumPy 上耗时差不多，因为分块循环在 Python 里。",
+                       "One fused kernel needs almost no temporary memory (log scale); on NumPy it takes about as long, since its block loop runs in Python."),
+}
+
+
 # ---------------------------------------------------------------- 1. the primitives
 
 def primitives():

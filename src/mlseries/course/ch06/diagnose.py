@@ -22,6 +22,7 @@ run on the engine, with its figure:
     mlseries run ch06.diagnose [--quick]
 """
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 import mlseries as ms
 from mlseries import viz
@@ -33,9 +34,28 @@ from ..table import format_table
 
 FULL = dict(batches=(8, 32, 128, 512, 1438), batch_epochs=40, schedule_epochs=15,
             fit_epochs=30, overfit_epochs=150)
-QUICK = dict(batches=(8, 128, 1438), batch_epochs=6, schedule_epochs=4,
+# quick: the batch-size runs still get 20 epochs (a second or two): after 6 the full batch had
+# made 6 updates, sat at 0.32 accuracy and looked "flat" only because it had not moved
+QUICK = dict(batches=(8, 128, 1438), batch_epochs=20, schedule_epochs=4,
              fit_epochs=8, overfit_epochs=60)
 O = ms.optim
+
+
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "critical_points.png": ("左：从 x = 0 出发的梯度下降停在鞍点，偏一点点就到达极小值；特征值的正负区分两者。",
+                            "Left: gradient descent from x = 0 stops at the saddle, a tiny nudge reaches the minimum; the eigenvalues' signs tell them apart."),
+    "batch_size.png": ("小批次噪声大、每轮更慢，但训练后更平坦（尖锐度低），测试准确率不差。",
+                       "Small batches are noisier and slower per epoch, but end in flatter places (low sharpness) and test at least as well."),
+    "momentum.png": ("普通梯度下降停在 −2 的局部极小值，动量冲过山丘到达 2.4 处的全局极小值。",
+                     "Plain gradient descent stops in the local minimum at −2; momentum carries over the hump to the global one at 2.4."),
+    "adaptive_rates.png": ("在狭长峡谷上，自适应学习率（AdaGrad、Adam）比固定步长快得多；右：学习率衰减让 RMSProp 停稳。",
+                           "On the ravine adaptive rates (AdaGrad, Adam) beat a fixed step by far; right: decaying the rate lets RMSProp settle."),
+    "schedules.png": ("warm-up 加余弦衰减的组合训练损失最低、测试准确率最高。",
+                      "Warm-up plus cosine decay ends with the lowest training loss and the best test accuracy."),
+    "overfitting_vs_optimisation.png": ("训练损失高 → 优化失败；训练损失低而测试损失高 → 过拟合。",
+                                        "High training loss: an optimisation failure; low training loss but high test loss: overfitting."),
+}
 
 
 # ---------------------------------------------------------------- 1, 3, 4: the small surfaces
@@ -90,13 +110,20 @@ def _grid(f, xs, ys):
 def plot_critical(paths, found, lee):
     fig = viz.figure(figsize=(11, 4.6))
     left, right = fig.subplots(1, 2)
+    kinds_zh = {"saddle point": "鞍点", "local minimum": "局部极小值", "local maximum": "局部极大值",
+                "flat direction": "平坦方向"}
+
+    def kind(info):   # the kind in both languages, as the rest of the figure
+        en = info["kind"].split(":")[0]
+        return viz.text(kinds_zh[en], en) if en in kinds_zh else en
+
     gx, gy, z = _grid(land.saddle_surface, np.linspace(-1.6, 1.6, 200), np.linspace(-1, 1.7, 200))
     left.contourf(gx, gy, z, levels=30, cmap="Blues_r")
     left.contour(gx, gy, z, levels=30, colors="white", linewidths=0.3)
     for path, info, color, label in zip(paths, found, ("C3", "C1"), ("x₀ = 0", "x₀ = 0.01")):
         left.plot(path[:, 0], path[:, 1], ".-", ms=2, lw=1, color=color, label=f"GD, {label}")
         lam = ", ".join(f"{v:+.2f}" for v in info["eigenvalues"])
-        left.annotate(f"{info['kind']}\nλ = ({lam})", path[-1, :2], xytext=(10, -38),
+        left.annotate(f"{kind(info)}\nλ = ({lam})", path[-1, :2], xytext=(10, -38),
                       textcoords="offset points", fontsize=8, color="k",
                       bbox=dict(boxstyle="round", fc="white", ec=color))
     saddle = found[0]
@@ -109,16 +136,16 @@ def plot_critical(paths, found, lee):
     left.legend(loc="upper left", fontsize=8)
     gx, gy, z = _grid(land.two_weights, np.linspace(-2, 2, 200), np.linspace(-2, 2, 200))
     filled = right.contourf(gx, gy, np.log10(z + 1e-3), levels=30, cmap="viridis")
-    fig.colorbar(filled, ax=right, label="log₁₀ loss")
+    fig.colorbar(filled, ax=right, label=viz.text("log₁₀ 损失", "log₁₀ loss"))
     right.grid(False)
     for info, marker in zip(lee, ("X", "o")):
         lam = ", ".join(f"{v:+.1f}" for v in info["eigenvalues"])
         right.plot(*info["point"], marker, color="white", ms=9, mec="k",
-                   label=f"{tuple(info['point'].tolist())}: {info['kind'].split(':')[0]}, λ = ({lam})")
+                   label=f"{tuple(info['point'].tolist())}: {kind(info)}, λ = ({lam})")
     right.set(title=viz.text("李宏毅的例子：ŷ = w₁w₂x，损失 (1 − w₁w₂)²",
                              "Lee's example: ŷ = w₁w₂x, loss (1 − w₁w₂)²", sep="\n"),
               xlabel="w₁", ylabel="w₂")
-    right.legend(loc="lower left", fontsize=7.5)
+    right.legend(loc="lower left", fontsize=8)
     return fig
 
 
@@ -127,12 +154,12 @@ def plot_momentum(paths):
     left, right = fig.subplots(1, 2)
     w = np.linspace(-3.8, 3.3, 300)
     with ms.no_grad():
-        left.plot(w, land.bumpy(ms.tensor(w[None])).numpy(), color="0.3", label="loss")
+        left.plot(w, land.bumpy(ms.tensor(w[None])).numpy(), color="0.3", label=viz.text("损失", "loss"))
     for (name, path), color in zip(paths.items(), ("C0", "C3")):
         left.plot(path[::3, 0], path[::3, 1], "o", ms=3.5, color=color, alpha=0.6, label=name)
         right.plot(path[:, 0], color=color, label=name)
     left.set(title=viz.text("动量冲过局部极小值", "Momentum rolls past a local minimum"),
-             xlabel="w", ylabel="loss")
+             xlabel="w", ylabel=viz.text("损失", "loss"))
     right.set(title=viz.text("参数随步数的变化", "Parameter over the steps"),
               xlabel=viz.text("步数", "step"), ylabel="w")
     left.legend(fontsize=8)
@@ -152,11 +179,11 @@ def plot_ravine(race, decay):
     a.set(title=viz.text("峡谷 (w₁² + 100·w₂²)/2 上的轨迹", "Paths on the ravine (w₁² + 100·w₂²)/2", sep="\n"),
           xlabel="w₁", ylabel="w₂", ylim=(-0.7, 0.7))
     a.legend(fontsize=7.5, loc="lower right")
-    b.set(title=viz.text("损失", "Loss", sep="\n"), xlabel=viz.text("步数", "step"), ylabel="loss")
+    b.set(title=viz.text("损失", "Loss", sep="\n"), xlabel=viz.text("步数", "step"), ylabel=viz.text("损失", "loss"))
     for name, path in decay.items():
         c.semilogy(np.maximum(path[:, 2], 1e-32), label=name)
     c.set(title=viz.text("RMSProp：学习率衰减让它停下", "RMSProp: decay lets it settle", sep="\n"),
-          xlabel=viz.text("步数", "step"), ylabel="loss")
+          xlabel=viz.text("步数", "step"), ylabel=viz.text("损失", "loss"))
     c.legend(fontsize=8)
     return fig
 
@@ -165,18 +192,25 @@ def plot_batches(rows):
     fig = viz.figure(figsize=(13, 3.8))
     axes = fig.subplots(1, 4)
     labels = [str(r["batch"]) for r in rows]
-    specs = [("noise", viz.text("梯度噪声 ‖g_B − g‖/‖g‖", "gradient noise ‖g_B − g‖/‖g‖", sep="\n")),
-             ("seconds_per_epoch", viz.text("每轮秒数", "seconds per epoch")),
-             ("sharpness", viz.text("Hessian 最大特征值", "largest Hessian eigenvalue", sep="\n"))]
-    for ax, (key, title) in zip(axes, specs):
+    specs = [("noise", viz.text("梯度噪声 ‖g_B − g‖/‖g‖", "gradient noise ‖g_B − g‖/‖g‖", sep="\n"),
+              viz.text("噪声", "noise")),
+             ("seconds_per_epoch", viz.text("每轮秒数", "seconds per epoch"), viz.text("秒", "seconds")),
+             ("sharpness", viz.text("训练后 Hessian 最大特征值", "largest Hessian eigenvalue after training", sep="\n"),
+              viz.text("尖锐度", "sharpness"))]
+    for ax, (key, title, ylabel) in zip(axes, specs):
         ax.bar(labels, [r[key] for r in rows], color=viz.COLORS["data"])
-        ax.set(title=title, xlabel="batch", ylabel=key.replace("_", " "))
+        ax.set(title=title, xlabel=viz.text("批次大小", "batch size"), ylabel=ylabel)
     ax = axes[3]
     for r in rows:
         ax.plot(np.arange(1, len(r["history"]) + 1), r["history"][:, 3], label=f"B = {r['batch']}")
-    ax.set(title=viz.text("测试准确率", "Test accuracy"), xlabel=viz.text("轮次", "epoch"), ylabel="accuracy")
-    ax.legend(fontsize=7.5)
+    ax.set(title=viz.text("测试准确率", "Test accuracy"), xlabel=viz.text("轮次", "epoch"),
+           ylabel=viz.text("准确率", "accuracy"))
+    ax.legend(loc="lower right", fontsize=8.5)
     return fig
+
+
+SCHEDULE_ZH = {"constant": "恒定", "warm-up": "预热", "cosine decay": "余弦衰减",
+               "warm-up + cosine decay": "预热 + 余弦衰减"}
 
 
 def plot_schedules(runs):
@@ -186,15 +220,32 @@ def plot_schedules(runs):
         steps = r["steps"]
         window = 20
         smooth = np.convolve(steps, np.ones(window) / window, mode="valid")
-        left.plot(np.arange(window - 1, len(steps)), smooth, label=name)
+        left.plot(np.arange(window - 1, len(steps)), smooth, label=viz.text(SCHEDULE_ZH.get(name, name), name))
         middle.plot(r["lrs"], label=name)
         right.plot(np.arange(1, len(r["history"]) + 1), r["history"][:, 3], "o-", ms=3, label=name)
     left.set(title=viz.text("训练损失（20 步平均）", "Training loss (20-step mean)"),
-             xlabel=viz.text("步数", "step"), ylabel="loss", yscale="log")
-    middle.set(title=viz.text("学习率", "Learning rate"), xlabel=viz.text("步数", "step"), ylabel="lr")
-    right.set(title=viz.text("测试准确率", "Test accuracy"), xlabel=viz.text("轮次", "epoch"), ylabel="accuracy")
-    left.legend(fontsize=7.5)
+             xlabel=viz.text("步数", "step"), ylabel=viz.text("损失", "loss"), yscale="log")
+    middle.set(title=viz.text("学习率", "Learning rate"), xlabel=viz.text("步数", "step"),
+               ylabel=viz.text("学习率", "learning rate"))
+    right.set(title=viz.text("测试准确率", "Test accuracy"), xlabel=viz.text("轮次", "epoch"),
+              ylabel=viz.text("准确率", "accuracy"))
+    # one legend for the three panels, below them: in the loss panel it would cover a curve
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8.5)
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
+
+
+VERDICT_ZH = {"fine": "正常", "optimisation failure": "优化失败", "overfitting": "过拟合"}
+
+
+def _case_zh(name):
+    """A case name of networks.fitting in Chinese, for the figure (the log keeps English)."""
+    words = [("shallow sigmoid", "浅层 sigmoid"), ("deep sigmoid", "深层 sigmoid"), ("deep ReLU", "深层 ReLU"),
+             ("wide ReLU", "宽 ReLU"), ("10 hidden", "10 个隐藏层"), ("training examples", "个训练样本"),
+             (", ", "，"), (" (", "（"), ("(", "（"), (")", "）")]
+    for en, zh in words:
+        name = name.replace(en, zh)
+    return name
 
 
 def plot_fitting(cases, verdicts):
@@ -205,7 +256,9 @@ def plot_fitting(cases, verdicts):
         epochs = np.arange(1, len(h) + 1)
         ax.plot(epochs, h[:, 0], label=viz.text("训练", "train"))
         ax.plot(epochs, h[:, 1], label=viz.text("测试", "test"))
-        ax.set(title=f"{name}\n→ {verdicts[name]}", xlabel=viz.text("轮次", "epoch"), ylabel="loss",
+        title = viz.text(f"{_case_zh(name)}\n→ {VERDICT_ZH.get(verdicts[name], verdicts[name])}",
+                         f"{name}\n→ {verdicts[name]}", sep="\n")
+        ax.set(title=title, xlabel=viz.text("轮次", "epoch"), ylabel=viz.text("损失", "loss"),
                ylim=(0, max(2.5, h[:, 1].max() * 1.05)))
         ax.title.set_fontsize(9)
         ax.legend(fontsize=8)

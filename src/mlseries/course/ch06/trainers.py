@@ -9,6 +9,8 @@ PyTorch's layout) and the same learning rate, and offers the same two calls:
 
 so the lesson can feed all four the same batches in the same order. A framework that is not
 installed raises ImportError when its trainer is built; `FRAMEWORKS` lists them in table order.
+Each also has `state_dict()` / `load_state_dict()` (weights and optimiser state as NumPy arrays),
+so an interrupted run can be resumed exactly (`mlseries run ch06.train --resume`).
 """
 import importlib
 import math
@@ -106,6 +108,15 @@ class NumpyTrainer(_Framework):
     def logits(self, x):
         return self._forward(x)[0]
 
+    def state_dict(self):
+        return {"params": self.params, "m": self.m, "v": self.v, "t": self.t}
+
+    def load_state_dict(self, state):
+        for mine, saved in ((self.params, state["params"]), (self.m, state["m"]), (self.v, state["v"])):
+            for a, b in zip(mine, saved):
+                a[...] = b
+        self.t = int(state["t"])
+
 
 # ---------------------------------------------------------------- 2. the engine and PyTorch
 
@@ -140,6 +151,26 @@ class _TorchLike(_Framework):
     def logits(self, x):
         with self.lib.no_grad():
             return self.model(self.lib.from_numpy(x)).numpy()
+
+    def _convert(self, value, to_numpy):
+        """State dicts with the library's tensors <-> NumPy arrays (what checkpoints hold)."""
+        if isinstance(value, dict):
+            return {k: self._convert(v, to_numpy) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._convert(v, to_numpy) for v in value)
+        if to_numpy and isinstance(value, self.lib.Tensor):
+            return value.detach().numpy().copy()
+        if not to_numpy and isinstance(value, np.ndarray):
+            return self.lib.from_numpy(value.copy())
+        return value
+
+    def state_dict(self):
+        return self._convert({"model": self.model.state_dict(), "opt": self.opt.state_dict()}, True)
+
+    def load_state_dict(self, state):
+        state = self._convert(state, False)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
 
 
 class EngineTrainer(_TorchLike):
@@ -211,6 +242,14 @@ class JaxTrainer(_Framework):
 
     def logits(self, x):
         return np.asarray(self._forward(self.params, x))
+
+    def state_dict(self):
+        return {"params": [np.asarray(p) for p in self.params], "m": [np.asarray(a) for a in self.m],
+                "v": [np.asarray(a) for a in self.v], "t": self.t}
+
+    def load_state_dict(self, state):
+        self.params, self.m, self.v = ([self.jnp.asarray(a) for a in state[k]] for k in ("params", "m", "v"))
+        self.t = int(state["t"])
 
 
 FRAMEWORKS = (NumpyTrainer, EngineTrainer, TorchTrainer, JaxTrainer)

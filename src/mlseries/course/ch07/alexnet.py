@@ -30,9 +30,21 @@ from ..training import accuracy, count_parameters, fashion_mnist, train_epoch
 from ..registry import lesson
 
 FULL = dict(train=1000, test=10000, epochs=40, widths=(16, 32, 48, 48, 32), hidden=256)
-QUICK = dict(train=500, test=1000, epochs=3, widths=(8, 16, 16, 16, 16), hidden=64)
+# quick: the same network on fewer images and epochs. Narrower nets (widths 8-16, hidden 64)
+# were tried and taught the wrong thing: with dropout they sat at chance (0.09) while tanh
+# learned, so the ablation ranked ideas by who survived, not by what they do.
+QUICK = dict(train=800, test=1000, epochs=8, widths=FULL["widths"], hidden=FULL["hidden"])
 TRAIN = dict(lr=1e-3, batch=32)
 LRN = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)  # the paper's constants
+
+
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "ablation.png": ("每行去掉一个思想；和虚线（全部思想）比较，差距小于两个随机种子之间的差就是偶然。",
+                     "Each row takes one idea away; compare with the dashed line (all ideas): differences smaller than the two seeds' gap are chance."),
+    "relu_vs_tanh.png": ("ReLU 与 tanh 的训练损失下降速度（其余完全相同）；两者都要离开 ln 10 的瞎猜水平。",
+                         "How fast the training loss falls with ReLU against tanh, all else equal; both must leave ln 10, the guessing level."),
+}
 
 
 # ---------------------------------------------------------------- 1. local response normalisation
@@ -130,16 +142,22 @@ def train_variant(ctx, key, options, data, settings):
     (x, y), (xt, yt) = data
     options = dict(options)
     seed = ctx.seed + options.pop("seed", 0)
-    augment = make_augment(np.random.default_rng([seed, 2])) if options.pop("augment", True) else None
+    augment_rng = np.random.default_rng([seed, 2])
+    augment = make_augment(augment_rng) if options.pop("augment", True) else None
     ms.manual_seed(seed)
     model = MiniAlexNet(settings["widths"], settings["hidden"], **options)
     optimizer = ms.optim.Adam(model.parameters(), lr=TRAIN["lr"])
-    rng, step_losses, history = np.random.default_rng([seed, 1]), [], []
-    for epoch in range(1, settings["epochs"] + 1):
+    rng = np.random.default_rng([seed, 1])
+    # resumable: `mlseries run ch07.alexnet --resume` continues an interrupted run from its last checkpoint
+    state = ctx.resumable(key, model=model, optimizer=optimizer, rng=rng, augment_rng=augment_rng)
+    step_losses = state.vars.setdefault("step_losses", [])
+    history = state.vars.setdefault("history", [])
+    for epoch in range(len(history) + 1, settings["epochs"] + 1):
         loss, train_acc = train_epoch(model, optimizer, x, y, TRAIN["batch"], rng, augment=augment,
-                                      step_losses=step_losses,
+                                      step_losses=step_losses, state=state, desc=f"{key} epoch {epoch}",
                                       progress=lambda it: ctx.progress(it, f"{key} {epoch}/{settings['epochs']}"))
-        history.append((loss, train_acc))
+        history.append([loss, train_acc])
+    state.finish()
     clean_train_acc, _ = accuracy(model, x, y)   # without dropout or augmentation
     test_acc, _ = accuracy(model, xt, yt)
     return {"test_acc": test_acc, "train_acc": clean_train_acc, "gap": clean_train_acc - test_acc,
@@ -168,6 +186,7 @@ def plot_relu_vs_tanh(results, labels):
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
         ax.plot(np.arange(window, len(losses) + 1), smooth, color=color,
                 label="ReLU" if key == "all" else "tanh")
+    ax.axhline(np.log(10), color="0.5", ls=":", lw=1, label=viz.text("ln 10：瞎猜", "ln 10: guessing"))
     ax.set(title=viz.text("ReLU 与 tanh 的训练速度（其余相同）", "Training speed: ReLU vs tanh (all else equal)",
                           sep="\n"),
            xlabel=viz.text("步数", "step"), ylabel=viz.text("训练损失（20 步平均）", "training loss, mean of 20 steps",
@@ -187,12 +206,13 @@ def plot_ablation(results, labels):
     ax.barh(ypos - 0.2, test, 0.4, color=viz.COLORS["data"], label=viz.text("测试准确率", "test accuracy"))
     for y, t in zip(ypos, test):
         ax.text(t + 0.002, y - 0.2, f"{t:.3f}", va="center", fontsize=8)
-    ax.axvline(results["all"]["test_acc"], color=viz.COLORS["reference"], ls="--", lw=1)
+    ax.axvline(results["all"]["test_acc"], color=viz.COLORS["reference"], ls="--", lw=1,
+               label=viz.text("全部思想的测试准确率", "test accuracy with all ideas"))
     ax.set_yticks(ypos, [labels[k] for k in keys])
-    low = min(min(test), min(train))
-    ax.set(xlim=(max(0.0, low - 0.05), 1.0), title=viz.text("消融实验：每次去掉一个思想", "Ablation: one idea taken away at a time", sep="\n"),
+    low, high = min(min(test), min(train)), max(max(test), max(train))
+    ax.set(xlim=(max(0.0, low - 0.05), min(1.0, high + 0.05)), title=viz.text("消融实验：每次去掉一个思想", "Ablation: one idea taken away at a time", sep="\n"),
            xlabel=viz.text("准确率", "accuracy"), ylabel=viz.text("配置", "configuration"))
-    ax.legend(loc="lower right", fontsize=8)
+    fig.legend(loc="outside lower center", ncol=3, fontsize=8.5)  # below the figure: never on a bar
     return fig
 
 
@@ -227,7 +247,7 @@ def run(ctx):
         ctx.log(f"{label}: test {r['test_acc']:.4f}, train {r['train_acc']:.4f}, gap {r['gap']:+.4f}")
 
     # 4. results: the table, ReLU's head start, and what each idea did against the seed noise
-    level = 0.6
+    level = 1.0 if ctx.quick else 0.6   # a loss the quick run's 200 steps reach too
     relu_steps, tanh_steps = (steps_to_reach(results[k]["step_losses"], level) for k in ("all", "tanh"))
     speedup = tanh_steps / relu_steps if relu_steps and tanh_steps else None
     ctx.log(f"steps until the training loss (mean of 20 steps) falls below {level}: ReLU {relu_steps}, "
@@ -249,12 +269,10 @@ def run(ctx):
                relu_speedup=speedup,
                **{f"{k}_test_acc": r["test_acc"] for k, r in results.items()},
                **{f"{k}_train_acc": r["train_acc"] for k, r in results.items()})
-    if ctx.quick:  # 48 steps: too few for accuracy, enough to see every variant's loss fall
-        ctx.check("every variant learns (mean loss of the last 10 steps < of the first 10)",
-                  all(r["step_losses"][-10:].mean() < r["step_losses"][:10].mean() for r in results.values()))
-    else:
-        ctx.check("every variant learns (test accuracy ≥ 0.7; chance is 0.1)",
-                  min(r["test_acc"] for r in results.values()) >= 0.7)
+    # a variant that did not learn would make the ablation rank survivors, not ideas
+    floor = 0.6 if ctx.quick else 0.7
+    ctx.check(f"every variant learns (test accuracy ≥ {floor}; chance is 0.1)",
+              min(r["test_acc"] for r in results.values()) >= floor)
 
     ctx.save_figure(plot_ablation(results, labels), "ablation.png")
     ctx.save_figure(plot_relu_vs_tanh(results, labels), "relu_vs_tanh.png")

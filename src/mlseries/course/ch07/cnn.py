@@ -24,17 +24,36 @@ import mlseries.nn.functional as F
 from mlseries import datasets, nn, viz
 
 from .conv import im2col, show_image
-from ..training import (accuracy, confusion_matrix, count_parameters, fashion_mnist, fit, plot_confusion,
-                           plot_histories)
+from ..training import (FASHION_ZH, accuracy, check_loss, confusion_matrix, count_parameters,  # noqa: F401
+                        fashion_mnist, fashion_names, fit, plot_confusion, plot_histories)  # (ch09.vit takes FASHION_ZH from here)
 from ..registry import lesson
 
 FULL = dict(hand_train=None, hand_epochs=3, fashion_train=None, fashion_epochs=8,
             mnist_train=None, mnist_epochs=12, test=None)
-QUICK = dict(hand_train=2000, hand_epochs=1, fashion_train=3000, fashion_epochs=1,
-             mnist_train=2000, mnist_epochs=2, test=1000)
+# quick: three epochs each (on fewer images), so the training curves have a shape to read
+QUICK = dict(hand_train=2000, hand_epochs=1, fashion_train=2000, fashion_epochs=3,
+             mnist_train=1500, mnist_epochs=3, test=1000)
 HAND = dict(channels=8, lr=0.1, batch=32)
 CNN = dict(lr=1e-3, batch=64, dropout=0.5)
-FASHION_ZH = ("T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴")
+
+
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "hand_cnn_loss.png": ("手写 CNN 的损失从 ln 10（瞎猜）开始，开头几步冲高后稳定下降。",
+                          "The hand-written CNN starts at ln 10 (guessing), overshoots for a few steps, then falls steadily."),
+    "cnn_history.png": ("训练损失下降，测试准确率逐轮上升，完整运行会越过各自的目标虚线。",
+                        "Training loss falls and test accuracy rises each epoch; the full run crosses each dotted target."),
+    "fashion_confusion.png": ("对角线是分对的；错误主要是衬衫与 T 恤、套衫、外套之间。",
+                              "The diagonal is what was right; most mistakes are shirts confused with T-shirts, pullovers and coats."),
+    "mnist_confusion.png": ("几乎所有数字都在对角线上；少数错误发生在形状相近的数字之间。",
+                            "Nearly every digit is on the diagonal; the few mistakes are between look-alike digits."),
+    "filters.png": ("第一层学到的 3×3 核：许多是不同方向的边缘检测器。",
+                    "The learned first-layer 3×3 kernels: many are edge detectors in different directions."),
+    "feature_maps.png": ("第一层特征图还像原图，第二层更小也更抽象。",
+                         "Layer-1 maps still look like the image; layer-2 maps are smaller and more abstract."),
+    "mistakes.png": ("分错的测试图（真实 → 预测）：很多错误连人都容易犯。",
+                     "Misclassified test images (true → predicted): many are mistakes a person could make."),
+}
 
 
 # ---------------------------------------------------------------- 1. a CNN by hand (NumPy only)
@@ -121,18 +140,33 @@ def engine_gradients(params, x, y):
     return loss.item(), {k: v.grad.numpy() for k, v in t.items()}
 
 
-def train_hand_cnn(params, x, y, epochs, lr, batch, rng, progress=iter):
-    """Plain mini-batch SGD on the hand-derived gradients; returns the loss of every step."""
-    losses = []
-    for _ in range(epochs):
-        order = rng.permutation(len(x))
-        for start in progress(range(0, len(x), batch)):
-            idx = order[start:start + batch]
+def train_hand_cnn(params, x, y, epochs, lr, batch, rng, progress=iter, state=None):
+    """Plain mini-batch SGD on the hand-derived gradients; returns the loss of every step.
+
+    `state` (from ctx.resumable, tracking params and rng) makes it resumable after any step:
+    the losses, the epoch count and the current epoch's order and position live in state.vars."""
+    run = state.vars if state is not None else {}
+    losses = run.setdefault("losses", [])
+    while run.get("epochs_done", 0) < epochs:
+        epoch = run.get("epoch")
+        if epoch is None:
+            epoch = run["epoch"] = {"order": rng.permutation(len(x)), "position": 0}
+        starts = range(0, len(x), batch)
+        for b in progress(range(epoch["position"], len(starts))):
+            idx = epoch["order"][starts[b]:starts[b] + batch]
             logits, cache = hand_forward(params, x[idx])
             loss, grad_logits = softmax_cross_entropy(logits, y[idx])
+            check_loss(loss, f"hand-written CNN, batch {b + 1} of {len(starts)}")
             for name, grad in hand_backward(params, cache, grad_logits).items():
                 params[name] -= lr * grad
             losses.append(loss)
+            epoch["position"] = b + 1
+            if state is not None:
+                state.step()
+        run["epoch"] = None
+        run["epochs_done"] = run.get("epochs_done", 0) + 1
+    if state is not None:
+        state.finish()
     return np.array(losses)
 
 
@@ -164,8 +198,11 @@ def train_cnn(ctx, name, train, test, epochs):
     optimizer = ms.optim.Adam(model.parameters(), lr=CNN["lr"])
     steps = epochs * -(-len(train[0]) // CNN["batch"])
     scheduler = ms.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    history = fit(model, optimizer, train, test, epochs, CNN["batch"], ctx.rng(len(name)),
-                  scheduler=scheduler, log=ctx.log, progress=ctx.progress, desc=name)
+    rng = ctx.rng(len(name))
+    # resumable: `mlseries run ch07.cnn --resume` continues an interrupted run from its last checkpoint
+    state = ctx.resumable(name, model=model, optimizer=optimizer, scheduler=scheduler, rng=rng)
+    history = fit(model, optimizer, train, test, epochs, CNN["batch"], rng,
+                  scheduler=scheduler, log=ctx.log, progress=ctx.progress, desc=name, state=state)
     return model, history
 
 
@@ -181,7 +218,8 @@ def plot_hand_losses(losses, steps_per_epoch):
     ax.plot(np.arange(window - 1, len(losses)), smooth, color=viz.COLORS["learned"],
             label=viz.text(f"{window} 步平均", f"mean of {window} steps"))
     for epoch in range(1, len(losses) // steps_per_epoch):
-        ax.axvline(epoch * steps_per_epoch, color="0.6", ls=":", lw=1)
+        ax.axvline(epoch * steps_per_epoch, color="0.6", ls=":", lw=1,
+                   label=viz.text("新一轮开始", "a new epoch") if epoch == 1 else None)
     ax.axhline(np.log(10), color=viz.COLORS["reference"], ls="--", lw=1,
                label=viz.text("ln 10：瞎猜", "ln 10: guessing"))
     # The first steps overshoot: 1568 positive pooled features give the dense layer a large
@@ -189,7 +227,7 @@ def plot_hand_losses(losses, steps_per_epoch):
     ax.set(title=viz.text("手写 CNN 的训练损失（NumPy，SGD）", "Training loss of the hand-written CNN (NumPy, SGD)",
                           sep="\n"),
            xlabel=viz.text("步数", "step"), ylabel=viz.text("交叉熵", "cross-entropy"), yscale="log")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)  # the noisy steps fill the axes
     return fig
 
 
@@ -232,10 +270,15 @@ def plot_feature_maps(model, image, label, shown=8):
     return fig
 
 
-def plot_mistakes(images, y, pred, classes, count=12):
+def plot_mistakes(images, y, pred, classes, count=12, cols=6):
+    """The first `count` misclassified images in rows of `cols` (one long strip shrinks its text
+    to a few pixels once it is fitted to a page)."""
     wrong = np.flatnonzero(pred != y)[:count]
-    fig = viz.figure(figsize=(1.5 * len(wrong), 2.2))
-    axes = np.atleast_1d(fig.subplots(1, max(len(wrong), 1)))
+    rows = max(1, -(-len(wrong) // cols))
+    fig = viz.figure(figsize=(1.7 * cols, 2.2 * rows + 0.5))
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes:
+        ax.set_axis_off()
     for ax, i in zip(axes, wrong):
         show_image(ax, images[i, 0], f"{classes[y[i]]}\n→ {classes[pred[i]]}", cmap="gray")
     fig.suptitle(viz.text("判错的测试图（真实 → 预测）", "Misclassified test images (true → predicted)"))
@@ -271,7 +314,8 @@ def run(ctx):
     params = init_hand_cnn(rng, HAND["channels"])
     hx, hy = _subset(mx, my, settings["hand_train"])
     losses = train_hand_cnn(params, hx, hy, settings["hand_epochs"], HAND["lr"], HAND["batch"], rng,
-                            progress=lambda it: ctx.progress(it, "hand-written CNN"))
+                            progress=lambda it: ctx.progress(it, "hand-written CNN"),
+                            state=ctx.resumable("hand-written CNN", params=params, rng=rng))
     hand_acc = hand_accuracy(params, mxt, myt)
     ctx.log(f"hand-written CNN ({HAND['channels']} kernels, {settings['hand_epochs']} epochs of SGD "
             f"on {len(hx)} digits): first loss {losses[0]:.4f} (ln 10 = {np.log(10):.4f}), "
@@ -316,10 +360,13 @@ def run(ctx):
 
     # 4. figures: curves, confusion matrices, what the network learned
     fig = plot_histories({"Fashion-MNIST": fashion, "MNIST": mnist}, viz.text("CNN 训练过程", "CNN training"))
-    for target, color in ((0.91, "C0"), (0.96, "C1")):  # the curriculum's targets, in each run's colour
-        fig.axes[1].axhline(target, color=color, ls=":", lw=1)
+    for target, color, name in ((0.91, "C0", "Fashion-MNIST"), (0.96, "C1", "MNIST")):
+        # the curriculum's targets (full run), in each run's colour
+        fig.axes[1].axhline(target, color=color, ls=":", lw=1,
+                            label=viz.text(f"{name} 目标 {target}", f"{name} target {target}"))
+    fig.axes[1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, fontsize=8)  # below: curves vary
     ctx.save_figure(fig, "cnn_history.png")
-    names = [viz.text(zh, en) for zh, en in zip(FASHION_ZH, datasets.FashionMNIST.classes)]
+    names = fashion_names(" / ")
     ctx.save_figure(plot_confusion(confusion_matrix(fyt, fashion_pred, 10), names,
                                    viz.text(f"Fashion-MNIST 混淆矩阵（准确率 {fashion_acc:.3f}）",
                                             f"Fashion-MNIST confusion matrix (accuracy {fashion_acc:.3f})", sep="\n")),
@@ -330,7 +377,6 @@ def run(ctx):
                     "mnist_confusion.png")
     ctx.save_figure(plot_filters(model[0].weight.detach().numpy(),
                                  viz.text("第 1 层的 32 个 3×3 卷积核（Fashion-MNIST）",
-                                          "The 32 first-layer 3×3 kernels (Fashion-MNIST)")), "filters.png")
+                                          "The 32 first-layer 3×3 kernels (Fashion-MNIST)", sep="\n")), "filters.png")
     ctx.save_figure(plot_feature_maps(model, fxt[0], names[fyt[0]]), "feature_maps.png")
-    short = [en.split("/")[0] for en in datasets.FashionMNIST.classes]
-    ctx.save_figure(plot_mistakes(fxt, fyt, fashion_pred, short), "mistakes.png")
+    ctx.save_figure(plot_mistakes(fxt, fyt, fashion_pred, fashion_names()), "mistakes.png")

@@ -30,8 +30,8 @@ from mlseries import datasets, viz
 
 from ..registry import lesson
 
-FULL = dict(photo=(214, 320), timing=(8, 8, 16, 28), frames=None)
-QUICK = dict(photo=(80, 120), timing=(2, 4, 8, 16), frames=10)
+FULL = dict(photo=(214, 320), timing=(8, 8, 16, 28), slide_every=1)
+QUICK = dict(photo=(80, 120), timing=(2, 4, 8, 16), slide_every=2)  # every other row and column
 TOLERANCE = 1e-6
 
 # Hand-made kernels, each a question asked of every 3×3 patch.
@@ -53,6 +53,21 @@ KERNEL_NAMES = {
     "laplacian": ("拉普拉斯", "Laplacian"),
     "blur": ("均值模糊", "box blur"),
     "sharpen": ("锐化", "sharpen"),
+}
+
+
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "edge_kernels.png": ("每个卷积核只回答一个问题：Sobel 找竖直或水平边缘，拉普拉斯找所有方向的边缘。",
+                         "Each kernel asks one question: Sobel finds vertical or horizontal edges, the Laplacian edges in every direction."),
+    "digit_feature_maps.png": ("同样的核作用在手写数字上：红色与蓝色是边缘的两侧。",
+                               "The same kernels on a handwritten digit: red and blue are the two sides of an edge."),
+    "pooling.png": ("最大池化保留每个窗口的最大值，平均池化保留平均值。",
+                    "Max pooling keeps each window's largest value, average pooling its mean."),
+    "im2col.png": ("im2col 把每个窗口摊平成矩阵的一行，整个卷积就变成一次矩阵乘法。",
+                   "im2col lays each window out as a row, so the whole convolution becomes one matrix multiply."),
+    "kernel_sliding.gif": ("红框一行一行滑过图像，每一步的乘积之和填进右边输出的一格。",
+                           "The red window slides row by row over the image; each step's sum of products fills one cell of the output."),
 }
 
 
@@ -345,7 +360,7 @@ def plot_pooling(x):
     for r in (0, 2):
         for c in (0, 2):
             axes[0].add_patch(Rectangle((c - 0.5, r - 0.5), 2, 2, fill=False, lw=2.5, color="#c44e52"))
-    axes[0].set_title(viz.text("输入 4×4，2×2 窗口", "input 4×4, 2×2 windows"))
+    axes[0].set_title(viz.text("输入 4×4，2×2 窗口", "input 4×4, 2×2 windows", sep="\n"))
     for ax, mode, title in ((axes[1], "max", viz.text("最大池化", "max pool", sep="\n")),
                             (axes[2], "avg", viz.text("平均池化", "average pool", sep="\n"))):
         pooled = pool2d_loops(x[None, None].astype(np.float64), 2, mode=mode)[0, 0]
@@ -389,15 +404,15 @@ def plot_im2col(x, kernel):
     return fig
 
 
-def animate_sliding(ctx, digit, kernel, name, steps=None):
+def animate_sliding(ctx, digit, kernel, name, every=1):
     """GIF: the 3×3 kernel sliding over an 8×8 digit (padding 1), the output filling in.
 
-    `steps` limits how many positions are drawn one by one (quick mode); the rest then
-    appear at once in a final frame."""
+    `every` = 2 (quick mode) draws a frame at every other row and column, so the kernel still
+    visits the whole image, row by row, in a quarter of the frames."""
     padded = np.pad(digit, 1)
     out = conv2d_loops(digit[None, None], kernel[None, None], padding=1)[0, 0]
     limit = np.abs(out).max()
-    fig = viz.figure(figsize=(10, 4.4), dpi=72)
+    fig = viz.figure(figsize=(10, 4.6), dpi=96)
     ax_in, ax_k, ax_out = fig.subplots(1, 3, gridspec_kw=dict(width_ratios=[10, 3.2, 8]))
     draw_numbers(ax_in, padded, vmin=0, vmax=24, fontsize=8)
     ax_in.add_patch(Rectangle((-0.5, -0.5), 10, 10, fill=False, ls=":", color="0.5"))
@@ -417,15 +432,14 @@ def animate_sliding(ctx, digit, kernel, name, steps=None):
                           "The kernel sliding over the image: window ⊙ kernel, summed"))
     shown = np.full(out.shape, np.nan)
     positions = list(np.ndindex(*out.shape))
-    steps = len(positions) if steps is None else steps
-    with ctx.gif("kernel_sliding.gif", fps=4, hold_last=2.5) as gif:
+    with ctx.gif("kernel_sliding.gif", fps=4 / every, hold_last=2.5) as gif:
         for k, (i, j) in enumerate(positions):
             window.set_xy((j - 0.5, i - 0.5))
             cell.set_xy((j - 0.5, i - 0.5))
             shown[i, j] = out[i, j]
             texts[i, j].set_text(f"{out[i, j]:.0f}")
             texts[i, j].set_color(_ink(image, out[i, j]))
-            if k < steps or k == len(positions) - 1:
+            if (i % every == 0 and j % every == 0) or k == len(positions) - 1:
                 image.set_data(shown)
                 caption.set_text(f"out[{i},{j}]\n= Σ window ⊙ kernel\n= {out[i, j]:.0f}")
                 gif.add(fig)
@@ -494,4 +508,4 @@ def run(ctx):
     ctx.record(**{f"ms_{name}": s * 1e3 for name, s in seconds.items()})
 
     # 6. the kernel sliding, frame by frame
-    animate_sliding(ctx, digit8, KERNELS["sobel_x"], "sobel_x", settings["frames"])
+    animate_sliding(ctx, digit8, KERNELS["sobel_x"], "sobel_x", settings["slide_every"])

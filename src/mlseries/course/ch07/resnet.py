@@ -29,14 +29,23 @@ import mlseries as ms
 import mlseries.nn.functional as F
 from mlseries import nn, viz
 
-from ..training import accuracy, count_parameters, fashion_mnist, fit
+from ..training import count_parameters, fashion_mnist, fit
 from ..registry import lesson
 
 FULL = dict(train=10000, test=5000, epochs=6, blocks=(1, 3, 7), widths=(8, 16, 32), batch=128)
-# quick: smaller batches, so that 2 epochs of 1000 images are 64 steps (BatchNorm's running
-# statistics, used at test time, need a few dozen steps to settle)
-QUICK = dict(train=1000, test=1000, epochs=2, blocks=(1, 3), widths=(4, 8, 16), batch=32)
+# quick: smaller batches, so that 4 epochs of 1000 images are 128 steps (BatchNorm's running
+# statistics, used at test time, need a few dozen steps to settle) and the curves have a shape
+QUICK = dict(train=1000, test=1000, epochs=4, blocks=(1, 3), widths=(4, 8, 16), batch=32)
 TRAIN = dict(lr=0.05, momentum=0.9, weight_decay=1e-4)
+
+
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "plain_vs_residual.png": ("左：越深的普通网络训练误差越高；右：残差网络越深不会更差。",
+                              "Left: the deeper plain network trains worse; right: deeper residual networks do not."),
+    "error_vs_depth.png": ("左：训练结束时的训练误差随深度的变化（与左图曲线的终点相同）；右：到达第一层的梯度并没有消失。",
+                           "Left: final training error against depth (the curves' end points); right: the gradient reaching the first layer does not vanish."),
+}
 
 
 # ---------------------------------------------------------------- 1. the blocks
@@ -111,9 +120,15 @@ def train_net(ctx, n, residual, data, settings):
     steps = settings["epochs"] * -(-len(x) // settings["batch"])
     scheduler = ms.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     name = f"{'residual' if residual else 'plain'}-{model.depth}"
-    history = fit(model, optimizer, (x, y), (xt, yt), settings["epochs"], settings["batch"], ctx.rng(1),
-                  scheduler=scheduler, progress=ctx.progress, desc=name)
-    train_acc, _ = accuracy(model, x, y)   # in eval mode, after training: the final training error
+    # the training error is measured after every epoch in eval mode, like the test error, so
+    # the curves end exactly at the numbers in the depth figure and the table
+    rng = ctx.rng(1)
+    # resumable: `mlseries run ch07.resnet --resume` continues an interrupted run from its last checkpoint
+    state = ctx.resumable(name, model=model, optimizer=optimizer, scheduler=scheduler, rng=rng)
+    history = dict(fit(model, optimizer, (x, y), (xt, yt), settings["epochs"], settings["batch"], rng,
+                       scheduler=scheduler, progress=ctx.progress, desc=name, log=ctx.log, state=state,
+                       eval_train=True))
+    train_acc = history["train_acc_eval"][-1]
     history.update(name=name, depth=model.depth, parameters=count_parameters(model),
                    final_train_error=1 - train_acc, final_test_error=1 - history["test_acc"][-1])
     return history
@@ -143,22 +158,23 @@ def plot_curves(runs):
                 continue
             color = colors[depths.index(run_["depth"])]
             epochs = np.arange(1, len(run_["train_acc"]) + 1)
-            ax.plot(epochs, 100 * (1 - np.array(run_["train_acc"])), "-", color=color, lw=2,
+            ax.plot(epochs, 100 * (1 - np.array(run_["train_acc_eval"])), "-", color=color, lw=2,
                     label=f"{run_['name']} {viz.text('训练', 'train')}")
             ax.plot(epochs, 100 * (1 - np.array(run_["test_acc"])), "--", color=color, lw=1,
                     label=f"{run_['name']} {viz.text('测试', 'test')}")
         ax.set(title=viz.text("残差网络", "residual networks") if residual else viz.text("普通网络", "plain networks"),
                xlabel=viz.text("轮次", "epoch"), ylabel=viz.text("错误率 (%)", "error (%)"))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(fontsize=7, ncol=2)
-    fig.suptitle(viz.text("越深的普通网络训练误差越高，残差网络则不然",
-                          "Deeper plain networks train worse; residual networks do not"))
+        ax.legend(fontsize=8.5, ncol=2, loc="upper right")
+    fig.suptitle(viz.text("越深的普通网络训练误差越高，残差网络则不然（每轮结束后以评估模式测量）",
+                          "Deeper plain networks train worse; residual networks do not "
+                          "(measured after each epoch, in eval mode)", sep="\n"))
     return fig
 
 
 def plot_depth(runs, gradients):
     """Final training error against depth, plain and residual, and the gradient at the first layer."""
-    fig = viz.figure(figsize=(10, 4))
+    fig = viz.figure(figsize=(11, 4.2))
     left, right = fig.subplots(1, 2)
     for residual, color, label in ((False, viz.COLORS["data"], viz.text("普通", "plain")),
                                    (True, viz.COLORS["learned"], viz.text("残差", "residual"))):
@@ -168,7 +184,7 @@ def plot_depth(runs, gradients):
         right.semilogy(depths, [gradients[(residual, d)] for d in depths], "o-", color=color, label=label)
     left.set(title=viz.text("训练结束时的训练误差", "Training error at the end", sep="\n"),
              xlabel=viz.text("层数", "layers"), ylabel=viz.text("训练错误率 (%)", "training error (%)"))
-    right.set(title=viz.text("初始化时到达第一层的梯度：并未消失", "Gradient reaching the first layer at init: not vanishing",
+    right.set(title=viz.text("初始化时到达第一层的梯度：并未消失", "Gradient at the first layer at init: not vanishing",
                              sep="\n"), xlabel=viz.text("层数", "layers"), ylabel="‖∂L/∂W₁‖")
     left.legend()
     right.legend()

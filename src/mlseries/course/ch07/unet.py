@@ -28,14 +28,25 @@ import mlseries.nn.functional as F
 from mlseries import datasets, nn, viz
 
 from .conv import show_image
-from ..training import count_parameters, minibatches, outputs, train_epoch
+from ..training import count_parameters, outputs, train_epoch
 from ..registry import lesson
 
 FULL = dict(train=2000, test=500, epochs=8, width=16)
-QUICK = dict(train=400, test=100, epochs=4, width=8)
+# quick: enough steps (190) for the half-width net to tell the three shapes apart, which is the
+# lesson; 4 epochs of 400 images found only the foreground and called every shape a circle
+QUICK = dict(train=1000, test=200, epochs=6, width=8)
 TRAIN = dict(lr=1e-2, batch=32)  # BatchNorm makes a large Adam step safe; 3e-3 learns 3× slower
 CLASSES = datasets.Shapes.classes  # background, circle, square, triangle
 CLASS_ZH = ("背景", "圆", "正方形", "三角形")
+
+
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "unet_masks.png": ("第三行是 U-Net 的预测：颜色要和第二行一致（圆蓝、方橙、三角绿），第四行红色是分错的像素。",
+                       "Row three is the U-Net's answer: its colours must match row two (circle blue, square orange, triangle green); row four shows wrong pixels in red."),
+    "unet_training.png": ("前景 IoU 很快超过亮度阈值（虚线）；各形状的平均 IoU 随后才上升——这才是阈值做不到的部分。",
+                          "Foreground IoU soon passes the brightness threshold (dashed); the mean shape IoU rises later, and that is the part no threshold can do."),
+}
 
 
 # ---------------------------------------------------------------- 1. the model
@@ -137,7 +148,7 @@ def plot_training(history):
     right.axhline(0.8, color="0.6", ls=":", lw=1, label=viz.text("目标 0.8", "target 0.8"))
     right.set(title=viz.text("测试集 IoU", "Test IoU"), xlabel=viz.text("轮次", "epoch"), ylabel="IoU",
               ylim=(0, 1))
-    right.legend(fontsize=8)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, fontsize=8)  # below: the curves cross the whole axes
     for ax in (left, right):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
@@ -170,11 +181,13 @@ def run(ctx):
     steps = settings["epochs"] * -(-len(train) // TRAIN["batch"])
     scheduler = ms.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     ctx.log(f"U-Net width {settings['width']}: {count_parameters(model):,} parameters")
-    history = {"loss": [], "foreground_iou": [], "mean_class_iou": [], "threshold_iou": threshold_iou}
     rng = ctx.rng(1)
-    for epoch in range(1, settings["epochs"] + 1):
+    # resumable: `mlseries run ch07.unet --resume` continues an interrupted run from its last checkpoint
+    state = ctx.resumable("U-Net", model=model, optimizer=optimizer, scheduler=scheduler, rng=rng)
+    history = state.vars.setdefault("history", {"loss": [], "foreground_iou": [], "mean_class_iou": []})
+    for epoch in range(len(history["loss"]) + 1, settings["epochs"] + 1):
         loss, _ = train_epoch(model, optimizer, train.images, train.labels, TRAIN["batch"], rng,
-                              scheduler=scheduler,
+                              scheduler=scheduler, state=state, desc=f"U-Net epoch {epoch}",
                               progress=lambda it: ctx.progress(it, f"U-Net epoch {epoch}"))
         result = scores(predict_labels(model, test.images), test.labels)
         history["loss"].append(loss)
@@ -182,6 +195,8 @@ def run(ctx):
         history["mean_class_iou"].append(result["mean_class_iou"])
         ctx.log(f"epoch {epoch:>2}: loss {loss:.4f}, test foreground IoU {result['foreground_iou']:.4f}, "
                 f"mean shape IoU {result['mean_class_iou']:.4f}, pixel accuracy {result['pixel_acc']:.4f}")
+    state.finish()
+    history = {**history, "threshold_iou": threshold_iou}
 
     # 4. results
     pred = predict_labels(model, test.images)
@@ -193,14 +208,15 @@ def run(ctx):
                foreground_iou=result["foreground_iou"], mean_class_iou=result["mean_class_iou"],
                pixel_acc=result["pixel_acc"],
                **{f"iou_{name}": v for name, v in zip(CLASSES[1:], result["class_iou"])})
-    if ctx.quick:  # 4 epochs of a half-width net on 400 images: the foreground, not yet the shapes
-        ctx.check("quick U-Net: foreground IoU ≥ 0.8", result["foreground_iou"] >= 0.8)
-    else:
-        ctx.check("U-Net foreground IoU ≥ 0.8", result["foreground_iou"] >= 0.8)
-        ctx.check("U-Net beats the brightness threshold on the foreground",
-                  result["foreground_iou"] > threshold_iou)
+    # Quick mode must teach what the full run does: the shapes told apart, not only the
+    # foreground (which a threshold finds too); so every shape has its own target.
+    shape_target = 0.7 if ctx.quick else 0.8
+    ctx.check("U-Net foreground IoU ≥ 0.8", result["foreground_iou"] >= 0.8)
+    ctx.check("U-Net beats the brightness threshold on the foreground",
+              result["foreground_iou"] > threshold_iou)
+    for name, value in zip(CLASSES[1:], result["class_iou"]):
         # the part a threshold cannot do: which shape each pixel belongs to
-        ctx.check("U-Net mean IoU over the three shapes ≥ 0.8", result["mean_class_iou"] >= 0.8)
+        ctx.check(f"U-Net IoU of the {name}s ≥ {shape_target}", value >= shape_target)
 
     # 5. figures
     ctx.save_figure(plot_predictions(test.images, test.labels, pred), "unet_masks.png")
