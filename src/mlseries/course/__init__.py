@@ -7,7 +7,7 @@
 The folder tree reads like the table of contents: one package per chapter (`ch01/` ...), one
 module per lesson in it (`ch01/line.py` is lesson ch01.line) that registers its `run(ctx)` with
 `@lesson`; shared pieces sit beside them once (`training.py`: the image lessons' training loop;
-`report.py`, `table.py`: output; figures are `mlseries.viz`). Importing this package imports every
+`table.py`: printed tables; figures are `mlseries.viz`). Importing this package imports every
 chapter; keep the imports below in curriculum order, since that is the order `mlseries list`
 shows and chapters run.
 """
@@ -23,6 +23,9 @@ from . import ch04  # noqa: E402,F401  (a chapter imports its lessons, which reg
 from . import ch05  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch06  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch07  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
+from . import ch08  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
+from . import ch09  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
+from . import ch12  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 
 __all__ = ["CHAPTERS", "TRACKS", "Chapter", "Lesson", "LessonResult", "RunContext", "Track",
            "UnknownLessonError", "get", "known_ids", "lesson", "lessons", "resolve",
