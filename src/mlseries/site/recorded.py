@@ -39,8 +39,9 @@ def load_recorded(text=None):
 
 
 def as_number(text):
-    """The recorded string as a float when it is one ("0.9217", "8.3e-7", "34.51 %"), else None."""
+    """The recorded string as a float when it is one ("0.9217", "8.3e-7", "34.51 %", and
+    "13 243": the docs group thousands with spaces), else None."""
     try:
-        return float(str(text).replace("−", "-").rstrip("% "))
+        return float(str(text).replace("−", "-").rstrip("% ").replace(" ", ""))
     except ValueError:
         return None

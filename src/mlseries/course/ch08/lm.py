@@ -56,6 +56,27 @@ TRAIN = dict(lr=3e-3, clip=1.0)
 TEMPERATURES = (0.5, 0.8, 1.0, 1.4)
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "lm_loss.png": ("两份语料的验证损失（圆点）都降到了二元模型之下（两条虚线：上面是一元模型，下面是二元模型）；"
+                    "莎士比亚图里的点线是完整运行的目标 1.9。",
+                    "On both corpora the validation loss (dots) drops below the bigram baseline (dashed lines: unigram "
+                    "above, bigram below); in the Shakespeare panel the dotted line is the full run's target, 1.9."),
+    "engine_vs_torch.png": ("同样的权重、同样的批次：左边两条损失曲线重合；右边是两者之差，只有 float32 舍入误差那么大，"
+                            "远低于 1e-3 的容差（点线），差为 0 的步画在 1e-12。",
+                            "Same weights, same batches: on the left the two loss curves coincide; on the right their "
+                            "difference is float32 rounding, far below the 1e-3 tolerance (dotted); steps where they "
+                            "agree exactly are drawn at 1e-12."),
+    "samples.png": ("同一个提示 “JULIET:”，从上到下温度升高：T = 0.5 尽挑常见、稳妥的词，到 T = 1.4 就放得很开，"
+                    "拼写也错得厉害。",
+                    "The same prompt, 'JULIET:', at rising temperature from top to bottom: common, safe words at "
+                    "T = 0.5; inventive and badly misspelt by T = 1.4."),
+    "poems.png": ("每半句都是七个字，逗号、句号各在其位——这个格式是采样时强加的；字是模型自己挑的（温度 0.6 和 0.9）。",
+                  "Every half-line has seven characters, with the comma and full stop in place — that form is imposed "
+                  "while sampling; the characters are the model's own choice (temperatures 0.6 and 0.9)."),
+}
+
+
 # ---------------------------------------------------------------- 1. n-gram baselines
 
 def unigram_loss(train, val, vocab_size):
@@ -274,7 +295,7 @@ def plot_curves(runs):
                        label=viz.text(f"目标 {run['target']}", f"target {run['target']}"))
         top = max(run["unigram"], h["val_loss"][1] if len(h["val_loss"]) > 1 else run["unigram"]) + 0.3
         ax.set(title=title, xlabel=viz.text("步数", "step"), ylabel=viz.text("奈特 / 字符", "nats per character"),
-               ylim=(min(h["val_loss"] + h["loss"]) - 0.2, top))
+               ylim=(min(h["val_loss"] + h["loss"] + [run.get("target", np.inf)]) - 0.2, top))
         legend_below(ax, ncol=2)
     fig.suptitle(viz.text("字符级 LSTM 语言模型：验证损失与 n 元基线", "Character LSTM language models: validation loss vs n-gram baselines"))
     return fig
@@ -292,8 +313,8 @@ def plot_torch(curves):
     diff = np.abs(curves["engine"] - curves["torch"])
     right.semilogy(steps, np.maximum(diff, 1e-12), "o-", ms=4, color=viz.COLORS["data"])
     right.axhline(1e-3, color=viz.COLORS["reference"], ls=":", lw=1)
-    right.set(title=viz.text("两者之差（点线：容差；相等画在 1e-12）",
-                             "Difference (dotted: tolerance; equal drawn at 1e-12)", sep="\n"),
+    right.set(title=viz.text("两者之差（点线：容差 1e-3；差为 0 时画在 1e-12）",
+                             "Difference (dotted: tolerance 1e-3; 0 drawn at 1e-12)", sep="\n"),
               xlabel=viz.text("步数", "step"), ylabel="|loss(mlseries) − loss(PyTorch)|", ylim=(3e-13, 1e-2))
     fig.suptitle(viz.text("引擎与 PyTorch 训练同一个字符 LSTM", "The engine and PyTorch train the same character LSTM"))
     return fig

@@ -60,6 +60,26 @@ MODEL = dict(embed=64, hidden=128, max_len=200, min_freq=2)
 TRAIN = dict(lr=2e-3, batch=64, clip=5.0)   # the rate decays along a cosine to 0 over the run
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "unrolled_rnn.png": ("把 RNN 按时间展开：一个字一步，每一步用的都是同一组 W_xh、W_hh，最后的状态送去分类；"
+                         "反向传播就是沿着箭头倒着走回每一步。",
+                         "The RNN unrolled over a four-character review: one step per character, every step with the "
+                         "same W_xh and W_hh, the last state feeding the classifier; backpropagation runs the arrows "
+                         "backwards through every step."),
+    "rnn_training.png": ("左：损失先在 ln 2（瞎猜）附近停留一阵，然后下降。右：读所有状态的平均，每一轮都比只读最后状态"
+                         "（灰色虚线）准；完整运行的测试准确率越过了 0.80 的目标。",
+                         "Left: the loss stays near ln 2 (guessing) for a while, then falls. Right: reading the mean of "
+                         "the states beats reading only the last state (grey dashed) after every epoch; the full run's "
+                         "test accuracy crosses the 0.80 target."),
+    "bptt_gradient.png": ("训练前（橙色）：每往回一步，梯度就缩小同样的倍数，在对数轴上是一条直线，传到 200 步之前只剩"
+                          "百万分之几。训练后（红色）它不再随距离一路衰减。",
+                          "Before training (orange) the gradient shrinks by the same factor with every step back — a "
+                          "straight line on the log axis — and 200 steps back only a few millionths of it are left. "
+                          "After training (red) it no longer fades with distance."),
+}
+
+
 # ---------------------------------------------------------------- 1. the network by hand
 
 def init_params(rng, vocab_size, embed, hidden, classes=2):

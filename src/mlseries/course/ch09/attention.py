@@ -59,6 +59,33 @@ MHA = dict(embed_dim=16, num_heads=4, length=6, batch=2)
 TOLERANCE = 1e-10              # float64: the hand-written attention against the engine's
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "pooling_fits.png": ("平均汇聚（虚线）不看查询，只是一条水平线；w = 1 的核回归跟着曲线走，却把峰和谷都抹平了；"
+                         "学到的宽度紧贴真实曲线，测试误差最小。",
+                         "Average pooling (dashed) ignores the query: a flat line. Kernel regression with w = 1 follows "
+                         "the curve but flattens its hill and valley; the learned width follows the true curve closely, "
+                         "with the lowest test MSE."),
+    "pooling_weights.png": ("每行是一个查询在 50 个训练点上的权重。w = 1 时权重铺得很宽；学到的 w 更大，权重集中在离查询"
+                            "最近的几个点上，成了一条窄窄的对角带。",
+                            "Each row is one query's weights over the 50 training points. With w = 1 they spread wide; "
+                            "the larger learned w concentrates them on the few nearest points, a narrow diagonal band."),
+    "width_training.png": ("左：学习率很大，留一法损失的下降几乎全在 SGD 的第一步完成，之后只是缓慢减小。右：各宽度下的"
+                           "损失（黑线）在 w ≈ 2 之后几乎是平的，最低点在 5 附近；圆点是 SGD 从 w = 1 出发走过的路。",
+                           "Left: with its large rate, the first SGD step does nearly all of the leave-one-out loss's "
+                           "descent; then it creeps down. Right: the loss at every width (black) is nearly flat "
+                           "beyond w ≈ 2, lowest near 5; the dots are SGD's path from w = 1."),
+    "masked_attention.png": ("虚线右边是填充位置，权重恰好为 0；每一行在真实的键上仍然加起来等于 1。上排是加性注意力，"
+                             "下排是缩放点积注意力。",
+                             "Right of the dashed line is padding, with weight exactly 0; each row still sums to 1 over "
+                             "the real keys. Top: additive attention; bottom: scaled dot-product attention."),
+    "multihead_weights.png": ("手写多头注意力中四个头的权重：同一个序列，每个头分配权重的方式各不相同，但都不看最后两个"
+                              "填充位置。",
+                              "The four heads of the hand-written multi-head attention on one sequence: each weighs the "
+                              "positions its own way, and none looks at the two padded positions at the end."),
+}
+
+
 # ---------------------------------------------------------------- 1. data: the seed's curve
 
 def truth(x):

@@ -76,6 +76,41 @@ SOFTWARE_MAX_LEN = 60    # test targets are at most 43 characters
 CH08_SEQ2SEQ_BLEU = 34.48
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "positional_encoding.png": ("左：每一行是一个位置的编码，靠左的维度变化快，靠右的变化慢。中：每对维度是一只转速不同的"
+                                "正弦“时钟”。右：两个位置离得越近，编码的点积越大（亮的对角线）。",
+                                "Left: each row is one position's code; the first dimensions change fast, the later "
+                                "ones slowly. Middle: each pair of dimensions is a sine 'clock' of its own speed. Right: "
+                                "the nearer two positions, the larger their codes' dot product (the bright diagonal)."),
+    "masked_attention.png": ("左：因果掩码遮住每个位置之后的所有位置（灰色）。中：模型即使未经训练，掩码自注意力在对角线"
+                             "以上的权重也全是 0——每个字只看得到自己和前面的字。右：编码器-解码器注意力可以看源句的任何词。",
+                             "Left: the causal mask hides every later position (grey). Middle: even untrained, masked "
+                             "self-attention gives zero weight above the diagonal — each character sees only itself "
+                             "and those before it. Right: encoder–decoder attention may look at any source word."),
+    "cross_attention_heads.png": ("训练好的模型翻译一个日期时，每层每个头的注意力：行是写出的汉字，列是英文词。不少格子正好"
+                                  "落在该字所译的词上；年份在中文里排在最前，却要到英文句尾去找。",
+                                  "Every layer's and head's attention as the trained model translates a date: rows are "
+                                  "the Chinese characters written, columns the English words. Many cells fall on the "
+                                  "word a character translates; the year, first in Chinese, is read from the end of "
+                                  "the English."),
+    "encoder_attention_heads.png": ("编码器自注意力：每行是一个英文词，看它从句子的哪些词收集信息。各个头分工不同："
+                                    "有的把注意力分散开，有的几乎只盯着一个词。",
+                                    "Encoder self-attention: each row is an English word and where in the sentence it "
+                                    "gathers information from. Heads differ: some spread their attention, some look "
+                                    "almost only at one word."),
+    "training.png": ("两项任务的训练损失都在下降。右图是每轮之后 300 个测试句的完全匹配率：头一两轮接近 0，随后迅速上升，"
+                     "完整运行越过了 0.98 的目标。",
+                     "Both training losses fall. On the right, exact match on 300 test sentences after each epoch stays "
+                     "near 0 for the first epoch or two, then climbs fast — past the 0.98 target in the full run."),
+    "greedy_vs_beam.png": ("束搜索每一步保留 4 个候选句：在数字翻译上几乎不改变结果，在真实的软件界面字符串上让 BLEU "
+                           "略有提高。完整运行中的虚线是 ch08 带注意力的 GRU 的 BLEU，两根柱子都高过它。",
+                           "Beam search keeps four candidate sentences at each step: it changes little on the numbers "
+                           "and adds a little BLEU on the real interface strings. In the full run the dashed line is "
+                           "the BLEU of ch08's GRU with attention, and both bars stand above it."),
+}
+
+
 def translate(model, vocab, src, max_len, beam=None):
     ids = greedy_decode(model, src, max_len) if beam is None else beam_search(model, src, max_len, beam)
     return [to_text(vocab, row) for row in ids]

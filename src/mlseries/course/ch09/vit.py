@@ -53,6 +53,27 @@ CNN_RECORDED = dict(accuracy=0.9217, epochs=8)
 TARGET = 0.88
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "rollout.png": ("上：每类一张测试图；下：分类标记经过所有层之后从哪些图像块取了信息（越亮越多），小标题是模型的预测。"
+                    "亮块多落在轮廓和有区分度的部位——领口、肩、下摆、鞋底、提手——而不是平淡的中间。",
+                    "Top: one test image per class; below: which patches the class token drew on through all layers "
+                    "(brighter = more), titled with the prediction. The bright patches sit mostly on outlines and "
+                    "telling parts — collars, shoulders, hems, soles, handles — rather than the plain middle."),
+    "position_similarity.png": ("每个小图按位置嵌入与 + 号那块的余弦相似度给 49 个块上色。没有人告诉模型这些块排成网格，"
+                                "它却学到了一些：中心块与上下相邻的块相似，边缘的块彼此相似。",
+                                "Each panel colours the 49 patches by how similar their learned position embedding is "
+                                "to the marked one (+). Nothing told the model the patches form a grid, yet some of it "
+                                "shows: the centre patch resembles its vertical neighbours, border patches resemble "
+                                "other border patches."),
+    "vit_vs_cnn.png": ("左：ViT 每轮之后的测试准确率，对照 CNN（快速运行：在同样的 3 000 张图上训练；完整运行：ch07.cnn "
+                       "的记录值）和 0.88 的目标。中、右：ViT 的参数只有 CNN 的三分之一，每轮却要花更长的时间。",
+                       "Left: the ViT's test accuracy after each epoch beside the CNN (quick run: trained on the same "
+                       "3 000 images; full run: ch07.cnn's recorded result) and the 0.88 target. Middle and right: the "
+                       "ViT has a third of the CNN's parameters yet takes longer per epoch."),
+}
+
+
 # ---------------------------------------------------------------- 1. the model
 
 def patchify(images, patch):

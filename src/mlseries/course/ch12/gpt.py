@@ -73,6 +73,23 @@ TARGET_GAP = 0.02        # PyTorch's run within 2 %
 PROMPT = "ROMEO:\n"
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "loss_curves.png": ("训练损失（细线）和验证损失（圆点）都降到了二元模型（点线）之下。装有 PyTorch 时，它从同样的权重、"
+                        "用同样的批次训练出的曲线（虚线、空心方块）与引擎的几乎完全重合。",
+                        "Training (thin) and validation (dots) losses fall below the bigram baseline (dotted). With "
+                        "PyTorch installed, its run from the same weights on the same batches (dashed, open squares) "
+                        "lies on top of the engine's."),
+    "sampling.png": ("“I will n” 之后下一个字符的概率（按 T = 1 时的大小排序）：T = 0.5 时大部分概率压在最可能的字符上，"
+                     "T = 2 时更多的概率分给了其余的字符。",
+                     "Next-character probabilities after “I will n” (ordered by their size at T = 1): at T = 0.5 most "
+                     "of the probability goes to the most likely character; at T = 2 more of it goes to the others."),
+    "tokens_per_second.png": ("同一个模型、同样的批次，引擎和 PyTorch 各用一个线程时每秒训练的词元数：条越长越快。",
+                              "Tokens per second for the same model on the same batches, the engine and PyTorch on "
+                              "one thread each: the longer the bar, the faster."),
+}
+
+
 # ---------------------------------------------------------------- 1. data and baselines
 
 def bigram_loss(train_ids, val_ids, vocab):
@@ -246,7 +263,7 @@ def run(ctx):
     ctx.path("samples.txt").write_text("\n".join(lines), encoding="utf-8")
 
     title = viz.text("GPT 在莎士比亚上的损失", "GPT on tiny Shakespeare: loss")
-    names = {"mlseries": viz.text("mlseries 引擎", "mlseries engine"), "torch": "PyTorch"}
+    names = {"mlseries": "mlseries", "torch": "PyTorch"}   # each legend entry adds its own zh / en
     ctx.save_figure(plot_lm_losses({names[k]: h for k, h in runs.items()}, title,
                                    {viz.text("二元模型", "bigram"): bigram}), "loss_curves.png")
     dists = {t: next_char_probs(eng, model, ds, "ROMEO:\nI will n", t) for t in (0.5, 1.0, 2.0)}

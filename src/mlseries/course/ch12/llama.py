@@ -54,6 +54,23 @@ FIRST_CHARS = "春月山秋江风白花"   # each sampled poem starts from one o
 _HALF = re.compile(r"[，。？！；：]")
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "loss_curves.png": ("训练损失（细线）和验证损失（圆点）都降到了一元模型（点线：只按每个字出现的频率猜）之下。",
+                        "Training (thin) and validation (dots) losses fall below the unigram baseline (dotted: each "
+                        "character's frequency alone)."),
+    "kv_cache_speed.png": ("有 KV 缓存时（红）生成速度基本不随长度变化；每步全部重算（蓝色虚线）越长越慢。“×” 后的数字是"
+                           "加速倍数，长度越长越大。",
+                           "With the KV cache (red) the speed stays about level as the text grows; recomputing "
+                           "everything each step (blue dashed) gets slower and slower. The × numbers, the speed-up, "
+                           "grow with the length."),
+    "rope.png": ("同一对查询和键，被旋转到三个不同的位置：三条曲线完全重合——分数只取决于两者的距离 d，与它们在哪里无关。"
+                 "每条线画到查询自己的位置为止。",
+                 "One query and key, rotated to three different positions: the three curves coincide — the score "
+                 "depends only on the distance d, not on where the two sit. Each curve stops at its query's position."),
+}
+
+
 # ---------------------------------------------------------------- 1. data
 
 class Chars:

@@ -52,6 +52,16 @@ QUICK = dict(steps=150, lora_lr=5e-3, full_lr=1e-3, rank=8, alpha=16, eval_every
              final_eval_iters=30)
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "lora_vs_full.png": ("两种方法都从同一个基础 GPT（第 0 步）出发。左：新语料（四部喜剧）上的损失，看只训练少量参数的 "
+                         "LoRA 离全量微调有多近。右：同时在原来的莎士比亚文本上的损失，若有上升，就是适配的代价。",
+                         "Both methods start from the same base GPT (step 0). Left: the loss on the new corpus, four "
+                         "comedies — how close LoRA, training a small share of the weights, comes to full fine-tuning. "
+                         "Right: the loss on the original Shakespeare meanwhile; any rise is what adapting costs there."),
+}
+
+
 # ---------------------------------------------------------------- 1. the second corpus
 
 def comedies(ds):

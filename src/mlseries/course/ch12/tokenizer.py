@@ -50,6 +50,21 @@ EXAMPLES = ("To be, or not to be, that is the question.", "床前明月光，疑
 GPT2_IDS = {"Hello world": [15496, 995]}
 
 
+# What to look at in each figure: the course site prints these under them (mlseries.site).
+CAPTIONS = {
+    "vocab_vs_length.png": ("词表越大，同一段文本切出的词元越少。中文从每字 3 个词元起步（一个汉字在 UTF-8 里占三个字节）。"
+                            "星号是 GPT-2：英文上它最省，中文上每个字却要两个多词元——它是在英文上学的。",
+                            "The bigger the vocabulary, the fewer tokens the same text needs. Chinese starts at 3 tokens "
+                            "a character (three UTF-8 bytes each). The stars are GPT-2: the shortest on English, but more "
+                            "than two tokens per Chinese character, having learned on English text."),
+    "segmentation.png": ("同一句话在各个词表下的切分：英文词逐渐合成带前导空格（␣）的整词；中文在小词表里还是零散的字节"
+                         "（灰色十六进制），词表变大才拼成整字，而 GPT-2 把大多数汉字拆成了字节。",
+                         "One sentence under each vocabulary: English words merge into whole tokens with their leading "
+                         "space (␣); Chinese in a small vocabulary is still loose bytes (grey hex) and becomes whole "
+                         "characters as the vocabulary grows, while GPT-2 splits most characters into bytes."),
+}
+
+
 # ---------------------------------------------------------------- 1. looking inside BPE
 
 def token_text(token):
