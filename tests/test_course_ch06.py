@@ -12,6 +12,7 @@ from mlseries import course
 from mlseries.course.ch06 import diagnose as ch06_diagnose
 from mlseries.course.ch06 import landscapes as land
 from mlseries.course.ch06 import networks as nets
+from mlseries.course.ch06 import train as ch06_train
 from mlseries.course.ch06 import trainers
 
 from lesson_checks import quick_run_suite
@@ -62,6 +63,20 @@ def test_every_installed_framework_takes_the_same_steps():
     losses = np.array([[t.step(x, y) for x, y in batches] for t in built])   # (frameworks, steps)
     assert np.abs(losses - losses[0]).max() <= 1e-5
     assert losses[0, -2] < losses[0, 0] and losses[0, -1] < losses[0, 1]
+    # a rate set later (the lesson's schedule) reaches every framework's optimiser alike; fresh
+    # trainers, since after more steps Adam's early sign-like updates amplify rounding gaps
+    slower = [type(t)(weights, 1e-3) for t in built]
+    for t in slower:
+        t.set_lr(ch06_train.epoch_lr(5, 10))                # 5e-4
+    later = np.array([[t.step(x, y) for x, y in batches] for t in slower])
+    assert np.abs(later - later[0]).max() <= 1e-5
+    assert np.all(later[:, -1] > losses[:, -1])             # half the rate: less far in 8 steps
+
+
+def test_learning_rate_falls_along_a_cosine_from_lr_to_a_fortieth():
+    rates = [ch06_train.epoch_lr(e, 10) for e in range(10)]
+    assert rates[0] == ch06_train.LR and all(a > b for a, b in zip(rates, rates[1:]))
+    assert abs(rates[-1] / ch06_train.LR - 0.5 * (1 + np.cos(0.9 * np.pi))) < 1e-12   # about 1/40
 
 
 def test_train_quick_numbers(runs):

@@ -2,7 +2,12 @@
 
 Seed 003 trains a multilayer perceptron on MNIST with PyTorch: 784-512-512-10 with ReLU,
 cross-entropy, Adam with learning rate 1e-3, batches of 100, 10 epochs, pixels scaled to
-[0, 1] — and reports 97.88 % test accuracy. This lesson trains exactly that network four ways:
+[0, 1] — and reports 97.88 % test accuracy. This lesson trains that network four ways, with
+one change: the learning rate starts at 1e-3 and falls along half a cosine, epoch by epoch, to
+1/40 of it in the last epoch (学习率余弦衰减). With the seed's constant rate the test accuracy
+still jumps up and down by about 0.4 points between the last epochs (one run: 0.982 after epoch
+9, 0.974 after epoch 10), so the final number was partly luck; the smaller steps at the end let
+the network settle:
 
 1. NumPy by hand: forward pass, backward pass (the chain rule written out) and Adam, no autograd;
 2. this engine (`mlseries`), with PyTorch's names: nn.Sequential, CrossEntropyLoss, optim.Adam;
@@ -23,6 +28,7 @@ mode trains on an evenly spaced subset of each.
 
     mlseries run ch06.train [--quick]
 """
+import math
 import statistics
 import time
 
@@ -106,6 +112,13 @@ def accuracy(trainer, x, y, chunk=1000):
     return hits / len(x)
 
 
+def epoch_lr(epoch, epochs):
+    """LR for the first epoch, falling along half a cosine to LR/40 in the last: with a constant
+    rate the test accuracy still jumps by ±0.4 points from one epoch to the next at the end, so
+    the last epoch's number would be a draw from that noise rather than what the network learned."""
+    return LR * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+
+
 def train_in_turns(built, data, epochs, rng, progress=iter, settle=SETTLE, state=None, log=None, title=""):
     """Every framework trains epoch by epoch, in turns, on the same batches.
 
@@ -123,7 +136,9 @@ def train_in_turns(built, data, epochs, rng, progress=iter, settle=SETTLE, state
     for epoch in progress(range(done, epochs)):
         order = rng.permutation(len(x))
         batches = [order[i:i + BATCH] for i in range(0, len(x), BATCH)]
+        lr = epoch_lr(epoch, epochs)
         for name, t in live:
+            t.set_lr(lr)
             r = results[name]
             time.sleep(settle)
             start = time.perf_counter()

@@ -49,6 +49,10 @@ class _Framework:
     def warm_up(self, x, y):
         """Prepare for timing without changing the training state (only JAX has work here)."""
 
+    def set_lr(self, lr):
+        """The learning rate for the steps that follow (the lesson lowers it epoch by epoch)."""
+        self.lr = lr
+
 
 class NumpyTrainer(_Framework):
     """The network, its gradient and Adam written out in NumPy: what every framework automates."""
@@ -140,6 +144,10 @@ class _TorchLike(_Framework):
         self.model = _mlp(lib.nn, weights, lib.tensor)
         self.opt = lib.optim.Adam(self.model.parameters(), lr=lr, betas=BETAS, eps=EPS)
         self.loss_fn = lib.nn.CrossEntropyLoss()
+
+    def set_lr(self, lr):
+        for group in self.opt.param_groups:
+            group["lr"] = lr
 
     def step(self, x, y):
         loss = self.loss_fn(self.model(self.lib.from_numpy(x)), self.lib.from_numpy(y))
