@@ -197,6 +197,22 @@ def test_packed_layer_matches_torch(kind, config, dtype):
     run_packed(kind, dtype, **config)
 
 
+@pytest.mark.parametrize("proj_size", [0, 40])
+def test_lstm_batch_split_over_threads_matches_torch(proj_size, monkeypatch):
+    """A batch of 64 with 128 units is wide enough that the LSTM's recurrence runs its rows in
+    parts (one per core); lengths that end inside both parts, both directions, a projection."""
+    from mlseries import _ops_rnn, _threads
+    monkeypatch.setattr(_threads, "cores", lambda: 2)   # the split, even on a one-core machine
+    parts = []
+    monkeypatch.setattr(_ops_rnn._parallel, "run_parts", lambda fn, p: parts.append(len(p)) or [fn(x) for x in p])
+    # distinct lengths: PyTorch's sort does not keep ties in order, so their packing orders differ
+    lengths = [int(n) for n in np.random.default_rng(3).permutation(24) + 1] + list(range(25, 65))
+    lengths = [int(n) for n in np.random.default_rng(4).permutation(lengths)]
+    run_packed("LSTM", np.float64, lengths, enforce_sorted=False, with_state=True, I=6, H=128,
+               bidirectional=True, proj_size=proj_size)
+    assert parts and set(parts) == {2}
+
+
 def test_packed_lstm_with_projection_matches_torch():
     run_packed("LSTM", np.float64, lengths=[2, 5, 3], enforce_sorted=False, proj_size=3, num_layers=2,
                bidirectional=True, with_state=True)

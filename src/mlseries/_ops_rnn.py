@@ -28,10 +28,14 @@ import functools
 
 import numpy as np
 
+from . import _parallel
 from ._parallel import matmul as _matmul
 from ._tensor import FusedFunction, Function, Tensor
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+# A part of the batch is worth its own thread when its per-step recurrent product has at least
+# this many FLOPs (~2 M: 16 rows of a 128-unit LSTM, 20 µs of BLAS against ~10 µs of hand-off)
+_MIN_STEP_FLOPS = 1 << 21
 
 
 def input_names(mode, has_bias, has_proj):
@@ -87,6 +91,29 @@ def _gate_constants(mode, B, H, dtype):
         v.flags.writeable = False
         out.append(v)
     return out  # prescale (G,), then scale, shift, lin, const (B, G)
+
+
+def _over_rows(B, R, G, rows_loop):
+    """rows_loop(slice) over the batch's rows, which a recurrence treats independently: split in
+    fixed parts (by shape and core count, so results never depend on load) when each part's
+    per-step product h @ W_hhᵀ is large enough to pay for the hand-off, else all rows at once."""
+    parts = _parallel.row_slices(B, 16)
+    if len(parts) > 1 and 2 * (B // len(parts)) * R * G >= _MIN_STEP_FLOPS:
+        _parallel.run_parts(rows_loop, parts)
+    else:
+        rows_loop(slice(0, B))
+
+
+def _running(rows, n):
+    """The rows of the part `rows` that run at a step where the first n rows run, or None."""
+    stop = min(n, rows.stop)
+    return slice(rows.start, stop) if stop > rows.start else None
+
+
+def _idle(rows, n):
+    """The rows of the part `rows` that do not run (their sequence has ended), or None."""
+    start = max(n, rows.start)
+    return slice(start, rows.stop) if start < rows.stop else None
 
 
 def _activate(a, scale, shift):
@@ -191,26 +218,34 @@ class RecurrentLayer(FusedFunction):
         hf = None if w_hrT is None else (np.zeros if self.packed else np.empty)((T, B, H), dt)
         hw = np.empty((B, G), dt)
         ig = np.empty((B, H), dt)
-        for t, n, p, q in self._steps():
-            g = xw[t, :n]  # (n, 4H): the input part, then the gates in place
-            np.matmul(hs[p, :n], w_hhT, out=hw[:n])
-            g += hw[:n]
-            _activate(g, scale[:n], shift[:n])
-            i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-            c = cs[q, :n]  # (n, H)
-            np.multiply(f, cs[p, :n], out=c)
-            np.multiply(i, gg, out=ig[:n])
-            c += ig[:n]
-            th = tc[t, :n]
-            np.tanh(c, out=th)
-            if w_hrT is None:
-                np.multiply(o, th, out=hs[q, :n])
-            else:
-                np.multiply(o, th, out=hf[t, :n])
-                np.matmul(hf[t, :n], w_hrT, out=hs[q, :n])
-            if n < B:
-                hs[q, n:] = hs[p, n:]
-                cs[q, n:] = cs[p, n:]
+        steps = self._steps()
+
+        def rows_loop(rows):
+            for t, n, p, q in steps:
+                r = _running(rows, n)
+                if r is not None:
+                    g = xw[t, r]  # (n, 4H): the input part, then the gates in place
+                    np.matmul(hs[p, r], w_hhT, out=hw[r])
+                    g += hw[r]
+                    _activate(g, scale[r], shift[r])
+                    i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
+                    c = cs[q, r]  # (n, H)
+                    np.multiply(f, cs[p, r], out=c)
+                    np.multiply(i, gg, out=ig[r])
+                    c += ig[r]
+                    th = tc[t, r]
+                    np.tanh(c, out=th)
+                    if w_hrT is None:
+                        np.multiply(o, th, out=hs[q, r])
+                    else:
+                        np.multiply(o, th, out=hf[t, r])
+                        np.matmul(hf[t, r], w_hrT, out=hs[q, r])
+                idle = _idle(rows, n)
+                if idle is not None:
+                    hs[q, idle] = hs[p, idle]
+                    cs[q, idle] = cs[p, idle]
+
+        _over_rows(B, hs.shape[2], G, rows_loop)
         self.gates, self.cs, self.tc, self.hf = xw, cs, tc, hf
         return cs[0] if self.reverse else cs[T]
 
@@ -308,48 +343,61 @@ class RecurrentLayer(FusedFunction):
 
     def _lstm_backward(self, gy, dh, dc, arrays, alloc):
         T, B, _, R, H = self.shape
-        hs, cs, tc, hf, A = self.hs, self.cs, self.tc, self.hf, self.gates
+        cs, tc, A = self.cs, self.tc, self.gates
         w_hh, w_hr = arrays["w_hh"], arrays.get("w_hr")
         dt = gy.dtype
         _, _, _, lin, const = _gate_constants("LSTM", B, H, dt)
-        # Everything a step needs that does not depend on the gradient is computed for all steps
-        # at once, in a few large passes, before the loop: the loop itself is then seven small
-        # operations and one matrix product per step (it was fifteen), the part that cannot be
-        # vectorised because each step needs the next one's ∂L/∂h.
-        V = A * (lin - A)  # (T, B, 4H): the gates' derivatives, σ(1 − σ) and 1 − tanh²
-        V += const
-        c_prev = cs[1:] if self.reverse else cs[:T]  # (T, B, H): the cell state each step read
-        # ∂c_t/∂(i, f, g pre-activations) per unit of ∂L/∂c_t: g·σ'(i), c_{t-1}·σ'(f), i·tanh'(g)
-        W3 = np.empty((T, B, 3, H), dt)
-        np.multiply(A[..., 2 * H:3 * H], V[..., :H], out=W3[:, :, 0])
-        np.multiply(c_prev, V[..., H:2 * H], out=W3[:, :, 1])
-        np.multiply(A[..., :H], V[..., 2 * H:3 * H], out=W3[:, :, 2])
-        TO = tc * V[..., 3 * H:]  # (T, B, H): ∂h/∂(o pre-activation) per unit of ∂L/∂h
-        OU = 1 - tc * tc  # (T, B, H): ∂h/∂c per unit of ∂L/∂h, o·(1 − tanh² c)
-        OU *= A[..., 3 * H:]
         dg = alloc((T, B, 4 * H), dt)  # ∂L/∂(gate pre-activations) at every step
         dp = None if w_hr is None else alloc((T, B, R), dt)  # ∂L/∂h after the projection
         u = np.empty((B, H), dt)
         dhf_buf = np.empty((B, H), dt)
-        for t, n, p, q in reversed(self._steps()):
-            d = dh[:n]
-            d += gy[t, :n]  # ∂L/∂h_t: from the output and from step t+1
-            if w_hr is None:
-                dhf = d
-            else:
-                dp[t, :n] = d
-                dhf = np.matmul(d, w_hr, out=dhf_buf[:n])  # back through the projection, (n, H)
-            D = dg[t, :n]  # (n, 4H)
-            np.multiply(dhf, TO[t, :n], out=D[:, 3 * H:])  # do
-            dcn = dc[:n]  # ∂L/∂c_t: from step t+1, plus through h_t
-            un = np.multiply(dhf, OU[t, :n], out=u[:n])
-            dcn += un
-            np.multiply(dcn[:, None, :], W3[t, :n], out=D[:, :3 * H].reshape(n, 3, H))  # di, df, dg
-            dcn *= A[t, :n, H:2 * H]  # ∂L/∂c_{t-1} = ∂L/∂c_t ⊙ f
-            np.matmul(D, w_hh, out=d)  # ∂L/∂h_{t-1} from this step
+        steps = self._steps()[::-1]
+
+        def rows_loop(rows):
+            # Everything a step needs that does not depend on the gradient is computed for all
+            # steps at once, in a few large passes, before the loop: the loop itself is then
+            # seven small operations and one matrix product per step (it was fifteen), the part
+            # that cannot be vectorised because each step needs the next one's ∂L/∂h.
+            a = A[:, rows]  # (T, b, 4H)
+            V = a * (lin[rows] - a)  # the gates' derivatives, σ(1 − σ) and 1 − tanh²
+            V += const[rows]
+            c_prev = cs[1:, rows] if self.reverse else cs[:T, rows]  # the cell state each step read
+            # ∂c_t/∂(i, f, g pre-activations) per unit of ∂L/∂c_t: g·σ'(i), c_{t-1}·σ'(f), i·tanh'(g)
+            W3 = np.empty((T, a.shape[1], 3, H), dt)
+            np.multiply(a[..., 2 * H:3 * H], V[..., :H], out=W3[:, :, 0])
+            np.multiply(c_prev, V[..., H:2 * H], out=W3[:, :, 1])
+            np.multiply(a[..., :H], V[..., 2 * H:3 * H], out=W3[:, :, 2])
+            th = tc[:, rows]
+            TO = th * V[..., 3 * H:]  # (T, b, H): ∂h/∂(o pre-activation) per unit of ∂L/∂h
+            OU = 1 - th * th  # (T, b, H): ∂h/∂c per unit of ∂L/∂h, o·(1 − tanh² c)
+            OU *= a[..., 3 * H:]
+            base = rows.start
+            for t, n, p, q in steps:
+                r = _running(rows, n)
+                if r is None:
+                    continue
+                k = slice(r.start - base, r.stop - base)  # the same rows in the chunk's arrays
+                d = dh[r]
+                d += gy[t, r]  # ∂L/∂h_t: from the output and from step t+1
+                if w_hr is None:
+                    dhf = d
+                else:
+                    dp[t, r] = d
+                    dhf = np.matmul(d, w_hr, out=dhf_buf[r])  # back through the projection, (n, H)
+                D = dg[t, r]  # (n, 4H)
+                m = D.shape[0]
+                np.multiply(dhf, TO[t, k], out=D[:, 3 * H:])  # do
+                dcn = dc[r]  # ∂L/∂c_t: from step t+1, plus through h_t
+                un = np.multiply(dhf, OU[t, k], out=u[r])
+                dcn += un
+                np.multiply(dcn[:, None, :], W3[t, k], out=D[:, :3 * H].reshape(m, 3, H))  # di, df, dg
+                dcn *= A[t, r, H:2 * H]  # ∂L/∂c_{t-1} = ∂L/∂c_t ⊙ f
+                np.matmul(D, w_hh, out=d)  # ∂L/∂h_{t-1} from this step
+
+        _over_rows(B, R, 4 * H, rows_loop)
         extra = {}
         if w_hr is not None:
-            extra["w_hr"] = dp.reshape(T * B, R).T @ hf.reshape(T * B, H)
+            extra["w_hr"] = dp.reshape(T * B, R).T @ self.hf.reshape(T * B, H)
         return dg, extra
 
     def _gru_backward(self, gy, dh, arrays, alloc):
