@@ -125,7 +125,7 @@ def _initial_value(name, shape, rng):
 
 
 @workload("cnn", "ch07.cnn: conv(1→32)-relu-pool-conv(32→64)-relu-pool-fc(3136→128)-fc(10), batch 64×1×28×28, "
-          "Adam, cross-entropy", 2.5)
+          "Adam, cross-entropy", 1.2)
 class CNNStep(_ImageStep):
     input_shape = (64, 1, 28, 28)
 
