@@ -86,6 +86,27 @@ def test_optimizer_follows_torch_for_20_steps(name, kwargs):
             np.testing.assert_allclose(np.asarray(mstate[key].numpy()), tstate[key].numpy(), rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_on_a_table_large_enough_to_update_in_parts_follows_torch(amsgrad, monkeypatch):
+    """An embedding-sized parameter (5000 × 64) is updated in parts along its rows (on a
+    two-core machine at least; two cores are assumed here): still PyTorch's numbers, and bit for
+    bit the same as one part."""
+    from mlseries import _threads
+    monkeypatch.setattr(_threads, "cores", lambda: 2)
+    rng = np.random.default_rng(0)
+    init = rng.standard_normal((5000, 64))
+    runs = []
+    for parts in (True, False):
+        if not parts:
+            monkeypatch.setattr(_threads, "cores", lambda: 1)
+        mp, tp = [nn.Parameter(ms.tensor(init.copy()))], [torch.nn.Parameter(torch.tensor(init.copy()))]
+        mopt, topt = optim.Adam(mp, lr=0.01, amsgrad=amsgrad), torch.optim.Adam(tp, lr=0.01, amsgrad=amsgrad)
+        step_both(mopt, topt, mp, tp, steps=3)   # (step 3 drops a second parameter)
+        assert_same_params(mp, tp)
+        runs.append(mp[0].detach().numpy().copy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
 @pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=0.01)),
                                          ("RMSprop", dict(lr=0.01, centered=True))])
 def test_float32_parameters_stay_float32_and_follow_torch(name, kwargs):

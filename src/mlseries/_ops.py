@@ -223,11 +223,15 @@ class Erf(Function):
 
 class Relu(Function):
     def forward(self, a):
-        return np.maximum(a, 0)
+        # large activations (a conv layer's) are split between idle cores; empty_like keeps
+        # the memory order, so a channels-last result stays channels-last
+        return _parallel.elementwise(np.maximum, np.empty_like(a), a, 0) if _parallel.large(a) else np.maximum(a, 0)
 
     def backward(self, g):
         # where(x > 0, g, 0) selects without turning the mask into floats first
-        return (Where.apply(g, _const(np.zeros((), g._data.dtype)), cond=self.inputs[0]._data > 0),)
+        x = self.inputs[0]._data
+        cond = _parallel.elementwise(np.greater, np.empty_like(x, dtype=bool), x, 0) if _parallel.large(x) else x > 0
+        return (Where.apply(g, _const(np.zeros((), g._data.dtype)), cond=cond),)
 
 
 class Abs(Function):
@@ -288,25 +292,39 @@ def _select(cond, a, b):
     """np.where(cond, a, b) without branches. np.where branches per element, so a mask that is
     half true at random (ReLU's) runs ~15x slower than a multiply. For floats, pick the bits
     instead: (a & m) | (b & ~m) with m all ones where cond holds — exact for every value
-    (inf, NaN, -0.0), and in the memory order of the inputs."""
+    (inf, NaN, -0.0), and in the memory order of the inputs. Large selections are split between
+    idle cores along the first axis."""
     dt = a.dtype
     if dt != b.dtype or dt.kind != "f" or dt.itemsize not in _BITS or np.ndim(cond) == 0 or cond.size < 4096:
         return np.where(cond, a, b)  # small: branches cost nothing
+    full = a if a.ndim else b
+    if (_parallel.large(cond) and full.shape == cond.shape and (a.ndim == 0 or a.shape == cond.shape)
+            and (b.ndim == 0 or b.shape == cond.shape)):
+        out = np.empty_like(full)
+        _parallel.run_parts(lambda rows: _select_bits(cond[rows], a if a.ndim == 0 else a[rows],
+                                                      b if b.ndim == 0 else b[rows], out[rows]),
+                            _parallel.row_slices(cond.shape[0]))
+        return out
+    return _select_bits(cond, a, b)
+
+
+def _select_bits(cond, a, b, out=None):
+    dt = a.dtype
     it = _BITS[dt.itemsize]
+    o = None if out is None else out.view(it)
     m = cond.astype(it)
     np.negative(m, out=m)  # 1 -> all bits set
     if b.ndim == 0 and not b.view(it):  # b is +0.0: keep a where cond, zero bits elsewhere
-        out = np.bitwise_and(a.view(it), m)
+        res = np.bitwise_and(a.view(it), m, out=o)
     elif a.ndim == 0 and not a.view(it):
-        out = np.bitwise_and(b.view(it), np.invert(m, out=m))
+        res = np.bitwise_and(b.view(it), np.invert(m, out=m), out=o)
     else:
         picked_a = np.bitwise_and(a.view(it), m)
         picked_b = np.bitwise_and(b.view(it), np.invert(m, out=m))
-        if picked_a.shape == np.broadcast_shapes(picked_a.shape, picked_b.shape):
-            out = np.bitwise_or(picked_a, picked_b, out=picked_a)
-        else:  # a (or the mask) broadcasts up to b's shape
-            out = np.bitwise_or(picked_a, picked_b)
-    return out.view(dt)
+        if o is None and picked_a.shape == np.broadcast_shapes(picked_a.shape, picked_b.shape):
+            o = picked_a
+        res = np.bitwise_or(picked_a, picked_b, out=o)  # a (or the mask) may broadcast up to b's shape
+    return res.view(dt)
 
 
 class Where(Function):

@@ -153,14 +153,18 @@ class RecurrentLayer(FusedFunction):
                 fw[name] = a[name] * prescale[:, None]
             for name in ("b_ih", "b_hh") if has_bias else ():
                 fw[name] = a[name] * prescale
-        xw = _matmul(self.x2, fw["w_ih"].T)  # (T·B, G·H): the input part of every step at once
+        add_bias = None
         if has_bias:
             if mode == "GRU":
                 # b_hn sits inside r ⊙ (W_hn h + b_hn), so only b_hr and b_hz join the input part.
-                xw += fw["b_ih"]
-                xw[:, :2 * H] += fw["b_hh"][:2 * H]
+                def add_bias(rows, b_ih=fw["b_ih"], b_hrz=fw["b_hh"][:2 * H]):
+                    rows += b_ih
+                    rows[:, :2 * H] += b_hrz
             else:
-                xw += fw["b_ih"] + fw["b_hh"]
+                def add_bias(rows, bias=fw["b_ih"] + fw["b_hh"]):
+                    rows += bias
+        # (T·B, G·H): the input part of every step at once, the biases added part by part
+        xw = _matmul(self.x2, fw["w_ih"].T, then=add_bias)
         xw = xw.reshape(T, B, xw.shape[-1])  # (T, B, G·H)
         hs = np.empty((T + 1, B, R), dt)  # hidden state before/after each step (see _steps)
         hs[T if reverse else 0] = a["h0"]

@@ -84,17 +84,45 @@ def over_batch(n, fn, min_rows=2):
     return run_parts(fn, row_slices(n, min_rows))
 
 
-def matmul(a, b, out=None):
-    """a @ b for a 2-D `a` (rows) and 2-D `b`; large products are split by rows of `a`."""
+MIN_ELEMENTS = 1 << 18  # an elementwise pass over fewer (~0.1 ms on one core) is not worth a hand-off
+
+
+def large(array):
+    """Whether an elementwise pass over `array` is worth splitting along its first axis."""
+    return array.size >= MIN_ELEMENTS and array.ndim > 0 and array.shape[0] > 1
+
+
+def elementwise(fn, out, *arrays):
+    """fn(*arrays, out=out), split along the first axis for a large `out`: each array is a 0-d
+    scalar or has out's shape. Elementwise results do not depend on the split."""
+    if not large(out):
+        return fn(*arrays, out=out)
+
+    def part(rows):
+        fn(*(a if np.ndim(a) == 0 else a[rows] for a in arrays), out=out[rows])
+
+    run_parts(part, row_slices(out.shape[0]))
+    return out
+
+
+def matmul(a, b, out=None, then=None):
+    """a @ b for a 2-D `a` (rows) and 2-D `b`; large products are split by rows of `a`.
+    `then(out_rows)`, if given, finishes each part of the result in place (a bias added while
+    the rows are still in cache, on the same core)."""
     m, k = a.shape
     n = b.shape[1]
     if 2 * m * n * k < _MIN_FLOPS or m < 32:
-        return np.matmul(a, b, out=out)
+        out = np.matmul(a, b, out=out)
+        if then is not None:
+            then(out)
+        return out
     if out is None:
         out = np.empty((m, n), np.result_type(a, b))
 
     def part(rows):
         np.matmul(a[rows], b, out=out[rows])
+        if then is not None:
+            then(out[rows])
 
     run_parts(part, row_slices(m, 16))
     return out

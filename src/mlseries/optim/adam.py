@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from .. import _parallel
 from .optimizer import Optimizer, average_square, check_args
 
 
@@ -40,18 +41,26 @@ class Adam(Optimizer):
             decoupled = group.get("decoupled_weight_decay", False)
             moments = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
             for w, state, g, t in self._stepped(group, *moments, decoupled=decoupled):
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                tmp = self._temp(w, 0)
-                update_moments(m, v, g, beta1, beta2, tmp)
-                if group["amsgrad"]:
-                    vmax = state["max_exp_avg_sq"]._data
-                    np.maximum(vmax, v, out=vmax)
-                    v = vmax
+                arrays = [w, g, self._temp(w, 0)] + [state[name]._data for name in moments]
                 step_size = lr / (1 - beta1 ** t)
-                np.sqrt(v, out=tmp)              # denominator: √v / √(1 - β2ᵗ) + eps
-                tmp /= math.sqrt(1 - beta2 ** t)
-                tmp += eps
-                np.divide(m, tmp, out=tmp)
-                tmp *= -step_size
-                w += tmp
+                root_bc2 = math.sqrt(1 - beta2 ** t)
+
+                def update(rows, arrays=arrays, step_size=step_size, root_bc2=root_bc2):
+                    w, g, tmp, m, v, *vmax = (a[rows] for a in arrays)
+                    update_moments(m, v, g, beta1, beta2, tmp)
+                    if vmax:  # amsgrad
+                        v = np.maximum(vmax[0], v, out=vmax[0])
+                    np.sqrt(v, out=tmp)              # denominator: √v / √(1 - β2ᵗ) + eps
+                    tmp /= root_bc2
+                    tmp += eps
+                    np.divide(m, tmp, out=tmp)
+                    tmp *= -step_size
+                    w += tmp
+
+                # elementwise, so a large parameter (an embedding table) is updated in parts on
+                # idle cores with the same result
+                if _parallel.large(w):
+                    _parallel.run_parts(update, _parallel.row_slices(w.shape[0]))
+                else:
+                    update(Ellipsis)
         return loss
