@@ -356,6 +356,9 @@ class RecurrentLayer(FusedFunction):
         u = np.empty((B, H), dt)
         dhf_buf = np.empty((B, H), dt)
         steps = self._steps()[::-1]
+        # steps whose output gets no gradient (a classifier reading only the last state): adding
+        # their zero gradient can be skipped
+        reads = gy.reshape(T, -1).any(axis=1)
 
         def rows_loop(rows):
             # Everything a step needs that does not depend on the gradient is computed for all
@@ -382,7 +385,8 @@ class RecurrentLayer(FusedFunction):
                     continue
                 k = slice(r.start - base, r.stop - base)  # the same rows in the chunk's arrays
                 d = dh[r]
-                d += gy[t, r]  # ∂L/∂h_t: from the output and from step t+1
+                if reads[t]:
+                    d += gy[t, r]  # ∂L/∂h_t: from the output and from step t+1
                 if w_hr is None:
                     dhf = d
                 else:
