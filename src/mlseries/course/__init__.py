@@ -25,6 +25,7 @@ from . import ch06  # noqa: E402,F401  (a chapter imports its lessons, which reg
 from . import ch07  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch08  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch09  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
+from . import ch10  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch12  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 
 __all__ = ["CHAPTERS", "TRACKS", "Chapter", "Lesson", "LessonResult", "RunContext", "Track",
