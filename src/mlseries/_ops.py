@@ -225,12 +225,12 @@ class Relu(Function):
     def forward(self, a):
         # large activations (a conv layer's) are split between idle cores; empty_like keeps
         # the memory order, so a channels-last result stays channels-last
-        return _parallel.elementwise(np.maximum, np.empty_like(a), a, 0) if _parallel.large(a) else np.maximum(a, 0)
+        return _parallel.elementwise(np.maximum, np.empty_like(a), a, 0)
 
     def backward(self, g):
         # where(x > 0, g, 0) selects without turning the mask into floats first
         x = self.inputs[0]._data
-        cond = _parallel.elementwise(np.greater, np.empty_like(x, dtype=bool), x, 0) if _parallel.large(x) else x > 0
+        cond = _parallel.elementwise(np.greater, np.empty_like(x, dtype=bool), x, 0)
         return (Where.apply(g, _const(np.zeros((), g._data.dtype)), cond=cond),)
 
 
@@ -298,14 +298,10 @@ def _select(cond, a, b):
     if dt != b.dtype or dt.kind != "f" or dt.itemsize not in _BITS or np.ndim(cond) == 0 or cond.size < 4096:
         return np.where(cond, a, b)  # small: branches cost nothing
     full = a if a.ndim else b
-    if (_parallel.large(cond) and full.shape == cond.shape and (a.ndim == 0 or a.shape == cond.shape)
-            and (b.ndim == 0 or b.shape == cond.shape)):
-        out = np.empty_like(full)
-        _parallel.run_parts(lambda rows: _select_bits(cond[rows], a if a.ndim == 0 else a[rows],
-                                                      b if b.ndim == 0 else b[rows], out[rows]),
-                            _parallel.row_slices(cond.shape[0]))
-        return out
-    return _select_bits(cond, a, b)
+    if full.shape == cond.shape and (a.ndim == 0 or b.ndim == 0 or a.shape == b.shape):
+        out = np.empty_like(full)  # the inputs' memory order
+        return _parallel.elementwise(lambda c, x, y, out: _select_bits(c, x, y, out), out, cond, a, b)
+    return _select_bits(cond, a, b)  # a or the mask broadcasts
 
 
 def _select_bits(cond, a, b, out=None):

@@ -92,16 +92,18 @@ def large(array):
     return array.size >= MIN_ELEMENTS and array.ndim > 0 and array.shape[0] > 1
 
 
+def by_rows(array, fn):
+    """fn(rows) over the fixed split of a large array's first axis, else fn(Ellipsis) once."""
+    if large(array):
+        run_parts(fn, row_slices(array.shape[0]))
+    else:
+        fn(Ellipsis)
+
+
 def elementwise(fn, out, *arrays):
     """fn(*arrays, out=out), split along the first axis for a large `out`: each array is a 0-d
     scalar or has out's shape. Elementwise results do not depend on the split."""
-    if not large(out):
-        return fn(*arrays, out=out)
-
-    def part(rows):
-        fn(*(a if np.ndim(a) == 0 else a[rows] for a in arrays), out=out[rows])
-
-    run_parts(part, row_slices(out.shape[0]))
+    by_rows(out, lambda rows: fn(*(a if np.ndim(a) == 0 else a[rows] for a in arrays), out=out[rows]))
     return out
 
 

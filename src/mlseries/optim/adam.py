@@ -59,8 +59,5 @@ class Adam(Optimizer):
 
                 # elementwise, so a large parameter (an embedding table) is updated in parts on
                 # idle cores with the same result
-                if _parallel.large(w):
-                    _parallel.run_parts(update, _parallel.row_slices(w.shape[0]))
-                else:
-                    update(Ellipsis)
+                _parallel.by_rows(w, update)
         return loss
