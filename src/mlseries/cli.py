@@ -104,6 +104,8 @@ def _classify(err, hint=None):
     if isinstance(err, _loaded("mlseries.datasets.errors", "DatasetError")):
         return EXIT["corrupt file"], f"{prefix}bad data file: {err} (delete it and install it again: " \
                                      "`mlseries data` shows how)"
+    if isinstance(err, _loaded("mlseries.labs.data", "LabDataError")):
+        return EXIT["corrupt file"], f"{prefix}{err}"
     if isinstance(err, _loaded("mlseries.serialization", "CheckpointError")):
         return EXIT["corrupt file"], f"{prefix}bad checkpoint: {err} (run without --resume to start over)"
     if isinstance(err, MemoryError):
@@ -217,7 +219,12 @@ def list_lessons():
     ids = course.known_ids()
     groups = [i for i in ids if i not in {les.id for les in course.lessons()}]
     if groups:
-        click.echo(f"\nchapters and tracks: {', '.join(groups)}")
+        click.echo(f"\nchapters, labs and tracks: {', '.join(groups)}")
+    readers = [les for les in course.lessons() if les.data]
+    if readers:
+        click.echo("\n--data PATH (the original course's files instead of the offline substitute):")
+        for les in readers:
+            click.echo(f"  {les.id}: {les.data}")
 
 
 def _out_folders(course, lessons, out, nested):
@@ -231,9 +238,21 @@ def _out_folders(course, lessons, out, nested):
         check_output_folder(course.runner.lesson_out(les, out, nested), option, create=False)
 
 
-def _resume_hint(id, quick, out, seed):
+def _check_data_option(id, lessons, course):
+    """--data belongs to one lesson that reads the original course's files (a lab)."""
+    readers = [les.id for les in course.lessons() if les.data]
+    known = f"Lessons that read --data: {', '.join(readers)}." if readers else "No lesson reads --data yet."
+    if len(lessons) != 1 or id == "labs":
+        raise click.BadParameter(f"--data goes with one lab, but {id!r} runs {len(lessons)} lessons. {known}",
+                                 param_hint="--data")
+    if not lessons[0].data:
+        raise click.BadParameter(f"{lessons[0].id} trains on the project's own data and reads no --data. {known}",
+                                 param_hint="--data")
+
+
+def _resume_hint(id, quick, out, seed, data=None):
     parts = ["mlseries run", id] + (["--quick"] if quick else []) + ([f"--out {out}"] if out is not None else [])
-    return " ".join(parts + ([f"--seed {seed}"] if seed else []))
+    return " ".join(parts + ([f"--seed {seed}"] if seed else []) + ([f"--data {data}"] if data is not None else []))
 
 
 @main.command()
@@ -256,7 +275,11 @@ def _resume_hint(id, quick, out, seed):
                    "(also data-parallel under torchrun; see docs/scaling.md).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="Where PyTorch trains (cuda needs --engine torch and a GPU).")
-def run(id, quick, out, seed, resume, quiet, checkpoint_every, keep_checkpoint, engine, device):
+@click.option("--data", type=click.Path(exists=True, path_type=str), default=None,
+              help="A lab's original course files instead of its offline substitute "
+                   "(e.g. hw01: the folder with covid.train.csv and covid.test.csv); "
+                   "`mlseries list` says which labs read it and what they need.")
+def run(id, quick, out, seed, resume, quiet, checkpoint_every, keep_checkpoint, engine, device, data):
     """Run a lesson (ch01.line), a chapter (ch01) or a track (day2).
 
     Exit status: 0 every target met, 1 a target missed, 2 usage error, 3 data missing,
@@ -269,9 +292,11 @@ def run(id, quick, out, seed, resume, quiet, checkpoint_every, keep_checkpoint, 
         engines.check(engine, device)
     except engines.EngineError as err:
         raise click.BadParameter(str(err), param_hint="--engine/--device") from None
+    if data is not None:
+        _check_data_option(id, lessons, course)
     nested = id != lessons[0].id  # a chapter or track id
     _out_folders(course, lessons, out, nested)
-    click.get_current_context().meta["mlseries.resume_hint"] = _resume_hint(id, quick, out, seed)
+    click.get_current_context().meta["mlseries.resume_hint"] = _resume_hint(id, quick, out, seed, data)
     signal.signal(signal.SIGTERM, _on_sigterm)
     kind, every = checkpoint_every
     echo = click.echo
@@ -281,7 +306,7 @@ def run(id, quick, out, seed, resume, quiet, checkpoint_every, keep_checkpoint, 
                                  engine=engine, device=device, resume=resume, quiet=quiet,
                                  checkpoint_every=every if kind == "seconds" else None,
                                  checkpoint_steps=every if kind == "steps" else None,
-                                 keep_checkpoint=keep_checkpoint)
+                                 keep_checkpoint=keep_checkpoint, data=data)
     _report_failures(results)
 
 

@@ -27,6 +27,7 @@ from . import ch08  # noqa: E402,F401  (a chapter imports its lessons, which reg
 from . import ch09  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch10  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch12  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
+from .. import labs  # noqa: E402,F401  (Hung-yi Lee's labs, registered as hw01.<name> ...)
 
 __all__ = ["CHAPTERS", "TRACKS", "Chapter", "Lesson", "LessonResult", "RunContext", "Track",
            "UnknownLessonError", "get", "known_ids", "lesson", "lessons", "resolve",

@@ -67,8 +67,9 @@ def json_safe(value, where, notes):
 
 class RunContext:
     def __init__(self, lesson_id, out=None, quick=False, seed=0, echo=None, *, stage=None, quiet=False,
-                 checkpointer=None, engine="mlseries", device="cpu"):
+                 checkpointer=None, engine="mlseries", device="cpu", data=None):
         self.lesson_id = lesson_id
+        self.data = Path(data) if data is not None else None   # --data: the original course's files (labs)
         self.engine = engine         # --engine / --device: read through course.engines.select(ctx)
         self.device = device
         self.engine_used = False     # set by engines.select: the runner notes a lesson that ignores --engine

@@ -55,7 +55,7 @@ def _from_record(lesson, out, record):
 
 def run_lesson(lesson, out=None, quick=False, seed=0, echo=print, *, resume=False, quiet=False,
                checkpoint_every=60.0, checkpoint_steps=None, keep_checkpoint=False, command=None,
-               engine="mlseries", device="cpu"):
+               engine="mlseries", device="cpu", data=None):
     """Run one lesson into `out` (default runs/<id>) and return what it measured and wrote.
 
     resume: continue the interrupted run whose checkpoint is in out/.partial/ (same lesson,
@@ -64,6 +64,7 @@ def run_lesson(lesson, out=None, quick=False, seed=0, echo=print, *, resume=Fals
     how often training loops save. keep_checkpoint: keep the final training state as
     out/checkpoint.npz. quiet: no progress bars and no per-stage lines, only the summary.
     engine, device: --engine / --device, for lessons that can train on PyTorch (course/engines.py).
+    data: --data, the original course's files for a lab that reads them (`lesson.data` says what).
 
     Under torchrun only rank 0 owns the folder (lock, checkpoints, metrics.json); the other
     processes run the lesson with a private scratch folder and write nothing into `out`.
@@ -107,7 +108,7 @@ def run_lesson(lesson, out=None, quick=False, seed=0, echo=print, *, resume=Fals
         checkpointer = Checkpointer(checkpoint, meta, saved, every_seconds=checkpoint_every,
                                     every_steps=checkpoint_steps)
         ctx = RunContext(lesson.id, out, quick=quick, seed=seed, echo=echo, stage=folder.stage, quiet=quiet,
-                         checkpointer=checkpointer, engine=engine, device=device)
+                         checkpointer=checkpointer, engine=engine, device=device, data=data)
         checkpointer._log = ctx.log
         ctx.engine, ctx.device = engine, device   # --engine / --device: read by engines.select(ctx)
         resumed = f", resuming after {checkpointer.resumed_steps} training steps" if saved is not None else ""
@@ -130,6 +131,8 @@ def run_lesson(lesson, out=None, quick=False, seed=0, echo=print, *, resume=Fals
             info.update(engine=engine, device=device)
         elif engine != "mlseries":
             ctx.log(f"note: {lesson.id} trains on the mlseries engine only; --engine {engine} changed nothing")
+        if data is not None:
+            info["data"] = Path(data).as_posix()
         if saved is not None:
             info["resumed"] = True
         folder.commit(ctx.file_names(), ctx.metrics_record(**info))
