@@ -331,7 +331,7 @@ def write_gif(ctx, frames, epochs):
 
 # ---------------------------------------------------------------- the lesson
 
-def _subset(x, y, n):
+def subset(x, y, n):
     """n examples evenly spaced through (x, y), or all when n is None."""
     if n is None or n >= len(x):
         return x, y
@@ -352,8 +352,8 @@ def run(ctx):
 
     for data, name, _ in DATASETS:
         # 1. data: pixels in [0, 1] as (N, 784), the Bernoulli likelihood's range
-        x, y = _subset(*fd_measure.load_images(data, train=True), settings["train"])
-        xt, yt = _subset(*fd_measure.load_images(data, train=False), settings["test"])
+        x, y = subset(*fd_measure.load_images(data, train=True), settings["train"])
+        xt, yt = subset(*fd_measure.load_images(data, train=False), settings["test"])
         x, xt = x.reshape(len(x), 784), xt.reshape(len(xt), 784)
         ctx.log(f"{name}: train {x.shape}, test {xt.shape}")
 
