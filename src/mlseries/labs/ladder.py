@@ -40,11 +40,11 @@ BOARDS = {
     "hw03": Board("准确率", "accuracy", True, (0.501, 0.732, 0.819, 0.884)),
     "hw04": Board("准确率", "accuracy", True, (0.608, 0.704, 0.778, 0.865)),
     "hw05": Board("BLEU", "BLEU", True, (14.6, 18.0, 25.2, 29.1)),
-    "hw06": Board("FD（越低越好）", "FD (lower is better)", False, (30000, 12000, 10000, 9000)),
+    "hw06": Board("FD", "FD", False, (30000, 12000, 10000, 9000)),
     "hw07": Board("精确匹配", "exact match", True, (0.451, 0.658, 0.781, 0.844)),
     "hw08": Board("ROC AUC", "ROC AUC", True),
     "hw09": Board("检查", "checks", True),
-    "hw10": Board("黑盒准确率（越低越好）", "black-box accuracy (lower is better)", False, (0.70, 0.50, 0.30, 0.15)),
+    "hw10": Board("黑盒准确率", "black-box accuracy", False, (0.70, 0.50, 0.30, 0.15)),
     "hw11": Board("目标域准确率", "target-domain accuracy", True, (0.446, 0.646, 0.758, 0.806)),
     "hw12": Board("平均回报", "mean reward", True, (0, 100, 170, 270)),
     "hw13": Board("准确率", "accuracy", True, (0.448, 0.648, 0.824, 0.852)),
@@ -117,7 +117,9 @@ class Ladder:
         ctx.log(format_table(["#", "rung", "technique", board.metric_en, "s"], rows, "><<>>"))
         if board.thresholds:
             beside = ", ".join(f"{level} {t:g}" for level, t in zip(LEVELS, board.thresholds))
-            ctx.log(f"original leaderboard ({board.metric_en}, on the course's own data, for context): {beside}")
+            better = "higher" if board.higher_is_better else "lower"
+            ctx.log(f"original leaderboard ({board.metric_en}, {better} is better; on the course's own data, "
+                    f"for context): {beside}")
         ctx.record(**{f"score_{r.name}": r.score for r in self.rungs})
         ctx.record(best_score=best.score, best_rung=best.name)
         with open(ctx.path("ladder.csv"), "w", newline="", encoding="utf-8") as f:
@@ -130,22 +132,38 @@ class Ladder:
         return best
 
     def figure(self):
-        """Horizontal bars, first rung at the top; the best rung in the 'learned' colour."""
+        """One dot per rung, first rung at the top, on an axis fitted to the scores (a ladder's
+        rungs often differ by a point or two, which bars from zero would hide); a dotted line at
+        the sample's score, the best rung in the 'learned' colour. The title spans the figure:
+        the bilingual technique names take much of the width, and over the axes alone it would
+        run off the edge."""
         board, best = self.board, self.best()
         n = len(self.rungs)
-        fig = viz.figure(figsize=(8.0, 1.2 + 0.45 * n), layout="constrained")
+        fig = viz.figure(figsize=(8.5, 1.4 + 0.45 * n), layout="constrained")
         ax = fig.add_subplot()
         y = np.arange(n)[::-1]
-        scores = [r.score for r in self.rungs]
+        scores = np.array([r.score for r in self.rungs])
+        lo, hi = scores.min(), scores.max()
+        pad = 0.08 * (hi - lo) if hi > lo else 0.05 * (abs(hi) or 1.0)
+        ax.axvline(scores[0], color=viz.COLORS["reference"], ls=":", lw=1,
+                   label=viz.text("样例模型", "sample model"))
+        ax.hlines(y, scores[0], scores, color=viz.COLORS["grid"], lw=3)
         colors = [viz.COLORS["learned"] if r is best else viz.COLORS["data"] for r in self.rungs]
-        ax.barh(y, scores, color=colors, height=0.6)
+        ax.scatter(scores, y, c=colors, s=60, zorder=3)
+        for yi, value in zip(y, scores):
+            ax.annotate(f"{value:.4g}", (value, yi), xytext=(0, 7), textcoords="offset points",
+                        ha="center", fontsize=9)
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(-0.6, n - 0.3)
         ax.set_yticks(y, [viz.text(r.technique_zh, r.technique_en) for r in self.rungs])
-        lo, hi = min(scores + [0.0]), max(scores)
-        ax.set_xlim(lo, hi + 0.22 * (hi - lo or 1.0))   # room for the numbers after the bars
-        for yi, s in zip(y, scores):
-            ax.text(s, yi, f" {s:.4g}", va="center", fontsize=9)
-        lab = self.lab.upper().replace("HW", "HW ")
-        ax.set(title=viz.text(f"{lab}：逐级加入的技巧", f"{lab}: one technique at a time"),
-               xlabel=viz.text(board.metric_zh, board.metric_en), ylabel=viz.text("技巧", "technique"))
+        better = viz.text("越高越好", "higher is better") if board.higher_is_better else \
+            viz.text("越低越好", "lower is better")
+        ax.set(xlabel=f"{viz.text(board.metric_zh, board.metric_en)} ({better})",
+               ylabel=viz.text("技巧", "technique"))
         ax.grid(axis="y", visible=False)
+        # the sample sits on the top row at one side and later rungs move away from it, so the
+        # top corner on the far side is usually empty
+        ax.legend(loc="upper right" if board.higher_is_better else "upper left")
+        lab = self.lab.upper().replace("HW", "HW ")
+        fig.suptitle(viz.text(f"{lab}：逐级加入的技巧", f"{lab}: one technique at a time"))
         return fig
