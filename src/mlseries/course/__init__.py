@@ -26,6 +26,7 @@ from . import ch07  # noqa: E402,F401  (a chapter imports its lessons, which reg
 from . import ch08  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch09  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch10  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
+from . import ch11  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from . import ch12  # noqa: E402,F401  (a chapter imports its lessons, which register themselves)
 from .. import labs  # noqa: E402,F401  (Hung-yi Lee's labs, registered as hw01.<name> ...)
 

@@ -156,14 +156,19 @@ def train_and_measure(ctx, key, loss, x, fd, settings, fixed_z, fd_z, label=None
     return G, history
 
 
-def dcgan_baseline(ctx, dataset, quick):
+def dcgan_baseline(ctx, dataset, quick, samples=None):
     """The DCGAN of ch10.gan, trained exactly as the lesson trains it (same network, steps,
     learning rate, seed; QUICK settings when `quick`) on `dataset` ("mnist" or "fashion"), and its
     FD against that data set's test images: 5 000 samples and the full FD classifier (quick: 1 000
     samples against 2 000 test images, the quick classifier). Lower is better; ch11.diffusion
     compares its DDPM with this number. Takes ≈ 4 min on one core (230 s in the recorded MNIST
-    run; quick: ≈ 10 s of CPU)."""
+    run; quick: ≈ 10 s of CPU).
+
+    samples: measure FD on this many samples instead. An FD from fewer samples is larger (the
+    fitted covariance is noisier), so two models are compared on the same number."""
     settings = {**(QUICK if quick else FULL), "data": dataset}
+    if samples is not None:
+        settings["fd_samples"] = int(samples)
     fd = fd_measure.FD(dataset, settings["fd_kind"], test=settings["test"], log=ctx.log)
     rng = ctx.rng(7)
     fixed_z = rng.standard_normal((64, LATENT)).astype(np.float32)
