@@ -185,8 +185,8 @@ def test_train_gan_rejects_an_unknown_loss():
 def test_reusable_names_are_exported_from_the_lesson():
     for name in ("make_dcgan", "make_fc_gan", "train_gan", "gradient_penalty", "dcgan_baseline", "generate"):
         assert callable(getattr(ch10_gan, name))
-    # ch11.diffusion calls dcgan_baseline(ctx, dataset, quick): keep the signature
-    assert list(inspect.signature(ch10_gan.dcgan_baseline).parameters) == ["ctx", "dataset", "quick"]
+    # ch11.diffusion calls dcgan_baseline(ctx, dataset, quick, samples=...): keep the signature
+    assert list(inspect.signature(ch10_gan.dcgan_baseline).parameters) == ["ctx", "dataset", "quick", "samples"]
 
 
 # ---------------------------------------------------------------- the quick run
