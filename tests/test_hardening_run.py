@@ -220,7 +220,9 @@ def test_two_runs_into_one_folder_at_once(tmp_path):
                              env={"HARDENING_PAUSE": "0"}))[0] == 0
         reference[seed] = folder_bytes(tmp_path / f"ref{seed}")
     same = tmp_path / "same"
-    first = helper("run", "ch99.figures", "--out", same, "--seed", 1, env={"HARDENING_PAUSE": "0.4"})
+    # 4 × 2 s: the second process must start Python and import the course (every lesson) while
+    # the first still holds the folder, on a machine that may be busy
+    first = helper("run", "ch99.figures", "--out", same, "--seed", 1, env={"HARDENING_PAUSE": "2"})
     assert wait_for(lambda: (same / ".partial").exists())
     code, _, err = finish(helper("run", "ch99.figures", "--out", same, "--seed", 2))
     assert code == EXIT["folder busy"] == 5
