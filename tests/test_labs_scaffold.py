@@ -51,16 +51,16 @@ def test_ladder_table_metrics_and_files(tmp_path):
     assert (tmp_path / "ladder.png").is_file()
 
 
-def test_higher_is_better_boards_pick_the_largest():
-    ctx = RunContext("hw03.x", None, echo=lambda m: None)
+def test_higher_is_better_boards_pick_the_largest(tmp_path):
+    ctx = RunContext("hw03.x", tmp_path, echo=lambda m: None)
     ladder = Ladder(ctx, "hw03")
     ladder.add("sample", "样例", "sample", 0.70)
     ladder.add("aug", "增强", "augmentation", 0.75)
     assert ladder.best().name == "aug" and ladder.gain() == pytest.approx(0.05)
 
 
-def test_a_rung_without_a_score_or_twice_is_refused():
-    ladder = Ladder(RunContext("hw01.x", None, echo=lambda m: None), "hw01")
+def test_a_rung_without_a_score_or_twice_is_refused(tmp_path):
+    ladder = Ladder(RunContext("hw01.x", tmp_path, echo=lambda m: None), "hw01")
     with pytest.raises(ValueError, match="without a finite score"):
         with ladder.rung("sample", "样例", "sample"):
             pass
