@@ -158,7 +158,8 @@ class Ladder:
         ax.set_yticks(y, [viz.text(r.technique_zh, r.technique_en) for r in self.rungs])
         better = viz.text("越高越好", "higher is better") if board.higher_is_better else \
             viz.text("越低越好", "lower is better")
-        ax.set(xlabel=f"{viz.text(board.metric_zh, board.metric_en)} ({better})",
+        metric = board.metric_en if board.metric_zh == board.metric_en else viz.text(board.metric_zh, board.metric_en)
+        ax.set(xlabel=f"{metric} ({better})",                      # "FD", not "FD / FD"
                ylabel=viz.text("技巧", "technique"))
         ax.grid(axis="y", visible=False)
         # the sample sits on the top row at one side and later rungs move away from it, so the
