@@ -135,10 +135,14 @@ def bert_classes(T):
             # sentence head: [CLS]'s vector -> 2 classes
             self.classifier = nn.Linear(cfg.dim, 2)
 
-        def encode(self, ids):                                              # ids (B, L)
+        def encode(self, ids, extra=None):                                  # ids (B, L)
+            """Final hidden states (B, L, C). extra: embeddings (B, L, C) added to the tokens'
+            (e.g. BERT's segment embeddings, which a lab's question answering needs)."""
             B, L = ids.shape
             pad = ids == PAD                                                # (B, L)
             x = self.tok(ids)                                               # (B, L, C)
+            if extra is not None:
+                x = x + extra
             bias = None
             if self.pos is not None:
                 x = x + self.pos(T.arange(L, device=ids.device))

@@ -188,22 +188,10 @@ def span_classes(T):
             self.qa = T.nn.Linear(cfg.dim, 2)
 
         def encode(self, ids):                                    # ids (B, L)
-            # ch12's Bert.encode reads one text and has no segment embeddings, so its steps are
-            # repeated here with BERT's token types added: without them a character of the question
+            # BERT's token types added to the characters: without them a character of the question
             # and the same character in the paragraph look alike (ALiBi gives no absolute position),
             # and the verse questions need the two told apart and matched.
-            bert, L = self.bert, ids.shape[1]
-            pad = ids == PAD                                                      # (B, L)
-            x = bert.tok(ids) + self.segment(T.tensor(token_types(ids.numpy())))  # (B, L, C)
-            bias = None
-            if bert.pos is not None:
-                x = x + bert.pos(T.arange(L))
-            else:
-                bias = bert.alibi_bias[:, :L, :L]                                 # (nh, L, L)
-            x = bert.ln(x)
-            for layer in bert.layers:
-                x = layer(x, pad, bias)
-            return bert.ln_f(x) if bert.config.pre_norm else x                    # (B, L, C)
+            return self.bert.encode(ids, extra=self.segment(T.tensor(token_types(ids.numpy()))))  # (B, L, C)
 
         def forward(self, ids):                                   # ids (B, L)
             logits = self.qa(self.encode(ids))                    # (B, L, 2)
