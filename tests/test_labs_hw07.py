@@ -21,8 +21,9 @@ def test_quick_ladder(runs):
     out, _, record, _ = runs("hw07.qa")
     m = record["metrics"]
     assert [r.split(",")[0] for r in (out / "ladder.csv").read_text(encoding="utf-8").splitlines()[1:]] == \
-        ["scratch", "pretrain", "doc_stride", "postprocess"]
+        ["scratch", "pretrain", "doc_stride", "postprocess", "match"]
     assert m["best_score"] > m["score_scratch"] and m["score_postprocess"] >= m["score_doc_stride"]
+    assert m["score_match"] > m["score_postprocess"] and m["best_rung"] == "match"
     assert m["mlm_loss_end"] < m["mlm_loss_start"]
     rows = (out / "result.csv").read_text(encoding="utf-8").splitlines()
     assert rows[0] == "ID,Answer" and len(rows) == m["eval_questions"] + 1
@@ -66,6 +67,18 @@ def test_segment_embeddings_tell_question_from_paragraph():
     assert np.allclose(x[0, 1], x[0, 4]) and not np.allclose(x_seg[0, 1], x_seg[0, 4])   # the same character 7
     start, end = model(ms.tensor(ids))
     assert tuple(start.shape) == tuple(end.shape) == (2, 8)
+
+
+def test_exact_match_feature_flags_paragraph_characters_found_in_the_question():
+    ids = np.array([[CLS, 7, 8, SEP, 7, 9, 8, SEP, PAD], [CLS, 7, SEP, 9, 7, 7, SEP, PAD, PAD]])
+    assert qa.token_types(ids, match=True).tolist() == [[0, 0, 0, 0, 2, 1, 2, 1, 1], [0, 0, 0, 1, 2, 2, 1, 1, 1]]
+    assert qa.token_types(ids).tolist() == [[0, 0, 0, 0, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1, 1, 1, 1]]
+    import mlseries as ms
+    from mlseries.course.ch12.bert_model import BertConfig
+    model = qa.span_classes(ms)(BertConfig(vocab_size=12, max_len=9, n_layer=1, n_head=2, dim=8, hidden=16), match=True)
+    assert tuple(model.segment.weight.shape) == (3, 8)
+    start, _ = model(ms.tensor(ids))
+    assert tuple(start.shape) == (2, 9)
 
 
 def windows_for(scores_s, scores_e, question, paragraph):
