@@ -24,4 +24,5 @@ from . import hw06  # noqa: F401,E402
 from . import hw07  # noqa: F401,E402
 from . import hw08  # noqa: F401,E402
 from . import hw09  # noqa: F401,E402
+from . import hw10  # noqa: F401,E402
 from . import hw13  # noqa: F401,E402

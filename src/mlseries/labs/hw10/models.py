@@ -1,0 +1,79 @@
+"""HW10's networks: the proxies the attacker owns, and the black box it never looks inside.
+
+All take Fashion-MNIST images in the pixel range [0, 1], (B, 1, 28, 28), and return 10 logits;
+the attack's ε is measured in that range, as the original lab's is on CIFAR-10's pixels.
+
+The proxies (代理模型) are small networks of the kinds the course's proxies are (its sample
+attacks a batch-normalised CIFAR ResNet), varied in the ways that make their gradients differ:
+kernel size, depth, width, pooling against strided convolutions, batch normalisation or not, and
+one multilayer perceptron. The black box (黑盒) is
+chapter 7's residual network (`course/ch07/resnet.py`): residual blocks, batch normalisation and
+global average pooling, an architecture none of the proxies has.
+"""
+from mlseries import nn
+
+from ...course.ch07.resnet import Net
+
+
+def plain_cnn(a=32, b=64, kernel=3, channels=1, size=28, bn=False):
+    """The classic small CNN: conv-ReLU-pool twice (batch-normalised with `bn`), then two dense layers."""
+    p, s = kernel // 2, size // 4
+
+    def conv(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, kernel, padding=p)] + ([nn.BatchNorm2d(c_out)] if bn else []) + [nn.ReLU()]
+    return nn.Sequential(
+        *conv(channels, a), nn.MaxPool2d(2),                                # (B, a, 14, 14)
+        *conv(a, b), nn.MaxPool2d(2),                                       # (B, b, 7, 7)
+        nn.Flatten(), nn.Linear(b * s * s, 128), nn.ReLU(),                 # (B, 128)
+        nn.Linear(128, 10),                                                 # (B, 10)
+    )
+
+
+def vgg_cnn(a=16, b=32, channels=1, size=28):
+    """VGG's pattern, small: two 3×3 conv-BN-ReLU layers per stage, pooling between stages."""
+    def conv(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+    s = size // 4
+    return nn.Sequential(
+        *conv(channels, a), *conv(a, a), nn.MaxPool2d(2),                   # (B, a, 14, 14)
+        *conv(a, b), *conv(b, b), nn.MaxPool2d(2),                          # (B, b, 7, 7)
+        nn.Flatten(), nn.Linear(b * s * s, 10),                             # (B, 10)
+    )
+
+
+def strided_cnn(a=24, b=48, c=96, channels=1, size=28):
+    """No pooling: strided 3×3 convolutions with batch normalisation, a global average at the end."""
+    def block(c_in, c_out, stride):
+        return [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+    return nn.Sequential(
+        *block(channels, a, 1), *block(a, b, 2),                                   # (B, b, 14, 14)
+        *block(b, b, 1), *block(b, c, 2),                                   # (B, c, 7, 7)
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10),            # (B, 10)
+    )
+
+
+def mlp(hidden=256, channels=1, size=28):
+    """A multilayer perceptron: no convolutions at all, the most different proxy."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(channels * size * size, hidden), nn.ReLU(),   # (B, hidden)
+                         nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
+# name → (builder, what it is); the first is the single proxy of the first attacks
+# (each builder takes channels= and size=: 1 × 28 × 28 for Fashion-MNIST, 3 × 32 × 32 for --data)
+PROXIES = {
+    "vgg": (vgg_cnn, "VGG-style CNN, batch norm"),
+    "cnn3": (lambda **shape: plain_cnn(32, 64, 3, **shape), "plain CNN, 3×3 kernels, no batch norm"),
+    "cnn5": (lambda **shape: plain_cnn(16, 32, 5, bn=True, **shape), "CNN, 5×5 kernels, batch norm"),
+    "strided": (strided_cnn, "strided CNN, batch norm, global pooling"),
+    "mlp": (mlp, "multilayer perceptron"),
+}
+
+
+def black_box(widths=(16, 32, 64), channels=1, size=None):
+    """Chapter 7's residual network, 8 layers (one block per stage); it pools globally, so any
+    image size works. Chapter 7 built it for grey images: for colour ones (--data) its first
+    convolution is replaced by one of `channels` inputs (Net takes no channel argument)."""
+    net = Net(1, True, widths)
+    if channels != 1:
+        net.stem[0] = nn.Conv2d(channels, widths[0], 3, padding=1, bias=False)
+    return net
