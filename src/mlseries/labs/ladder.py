@@ -131,12 +131,13 @@ class Ladder:
             ctx.save_figure(self.figure(), "ladder.png")
         return best
 
-    def figure(self):
+    def figure(self, reference=None):
         """One dot per rung, first rung at the top, on an axis fitted to the scores (a ladder's
         rungs often differ by a point or two, which bars from zero would hide); a dotted line at
         the sample's score, the best rung in the 'learned' colour. The title spans the figure:
         the bilingual technique names take much of the width, and over the axes alone it would
-        run off the edge."""
+        run off the edge. reference: the dotted line's label when the first rung is not the
+        TA's sample (default "sample model")."""
         board, best = self.board, self.best()
         n = len(self.rungs)
         fig = viz.figure(figsize=(8.5, 1.4 + 0.45 * n), layout="constrained")
@@ -146,7 +147,7 @@ class Ladder:
         lo, hi = scores.min(), scores.max()
         pad = 0.08 * (hi - lo) if hi > lo else 0.05 * (abs(hi) or 1.0)
         ax.axvline(scores[0], color=viz.COLORS["reference"], ls=":", lw=1,
-                   label=viz.text("样例模型", "sample model"))
+                   label=reference or viz.text("样例模型", "sample model"))
         ax.hlines(y, scores[0], scores, color=viz.COLORS["grid"], lw=3)
         colors = [viz.COLORS["learned"] if r is best else viz.COLORS["data"] for r in self.rungs]
         ax.scatter(scores, y, c=colors, s=60, zorder=3)
@@ -162,9 +163,8 @@ class Ladder:
         ax.set(xlabel=f"{metric} ({better})",                      # "FD", not "FD / FD"
                ylabel=viz.text("技巧", "technique"))
         ax.grid(axis="y", visible=False)
-        # the sample sits on the top row at one side and later rungs move away from it, so the
-        # top corner on the far side is usually empty
-        ax.legend(loc="upper right" if board.higher_is_better else "upper left")
+        # below the axes: inside, any corner can hold a rung's dot or its value
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center")
         lab = self.lab.upper().replace("HW", "HW ")
         fig.suptitle(viz.text(f"{lab}：逐级加入的技巧", f"{lab}: one technique at a time"))
         return fig

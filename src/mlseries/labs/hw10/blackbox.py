@@ -323,16 +323,10 @@ def run(ctx):
 
 
 def ladder_figure(ladder):
-    """The ladder's own figure, whose dotted line marks the first rung as "sample model"; here the
-    first rung is the clean images (the issue asks for it on the ladder) and the TA's sample is
-    FGSM, so the line is renamed for what it is."""
-    fig = ladder.figure()
-    ax = fig.axes[0]
-    for line in ax.get_lines():
-        if line.get_label() == viz.text("样例模型", "sample model"):
-            line.set_label(viz.text("不攻击（干净图片）", "no attack (clean images)"))
-    ax.legend(loc="upper left")
-    return fig
+    """The ladder's own figure, whose dotted line marks the first rung; here the first rung is
+    the clean images (the issue asks for it on the ladder) and the TA's sample is FGSM, so the
+    line is named for what it is."""
+    return ladder.figure(reference=viz.text("不攻击（干净图片）", "no attack (clean images)"))
 
 
 def example_indices(clean_pred, attacked_pred, labels, count=4):
