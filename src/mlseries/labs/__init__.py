@@ -26,3 +26,4 @@ from . import hw08  # noqa: F401,E402
 from . import hw09  # noqa: F401,E402
 from . import hw10  # noqa: F401,E402
 from . import hw13  # noqa: F401,E402
+from . import hw15  # noqa: F401,E402
