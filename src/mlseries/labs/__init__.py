@@ -25,6 +25,7 @@ from . import hw07  # noqa: F401,E402
 from . import hw08  # noqa: F401,E402
 from . import hw09  # noqa: F401,E402
 from . import hw10  # noqa: F401,E402
+from . import hw11  # noqa: F401,E402
 from . import hw12  # noqa: F401,E402
 from . import hw13  # noqa: F401,E402
 from . import hw15  # noqa: F401,E402
