@@ -28,4 +28,5 @@ from . import hw10  # noqa: F401,E402
 from . import hw11  # noqa: F401,E402
 from . import hw12  # noqa: F401,E402
 from . import hw13  # noqa: F401,E402
+from . import hw14  # noqa: F401,E402
 from . import hw15  # noqa: F401,E402
