@@ -12,15 +12,17 @@ import os
 
 import numpy as np
 
-# pygame (the renderer of rgb_array frames) needs no window; set before gymnasium imports it
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import gymnasium as gym  # noqa: E402
+import gymnasium as gym
 
 TEST_SEED = 1_000_000        # test episodes: seeds far from every training seed
 
 
 def make(name, render=False):
+    if render:
+        # pygame (the renderer of rgb_array frames) needs no window; set before gymnasium's
+        # renderer imports it, and only when a frame is asked for
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     return gym.make(name, render_mode="rgb_array" if render else None)
 
 
