@@ -48,14 +48,28 @@ def one_line_error(result, code, *words):
 
 
 def helper(*args, env=None, **kwargs):
-    """Start tests/hardening_lessons.py as a real process (`mlseries` with the test lessons)."""
-    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONIOENCODING": "utf-8", **(env or {})}
+    """Start tests/hardening_lessons.py as a real process (`mlseries` with the test lessons).
+    PYTHONFAULTHANDLER: a process that hangs can be made to print every thread's stack (finish)."""
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONIOENCODING": "utf-8", "PYTHONFAULTHANDLER": "1",
+                **(env or {})}
     return subprocess.Popen([sys.executable, str(HELPER), *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, encoding="utf-8", env=full_env, **kwargs)
 
 
 def finish(proc, timeout=120):
-    out, err = proc.communicate(timeout=timeout)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # say where it hangs: its signal masks, then (SIGABRT → faulthandler) every thread's stack
+        try:
+            masks = [line for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                     if line.startswith(("SigBlk", "SigIgn", "SigCgt"))]
+        except OSError:
+            masks = []
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate(timeout=30)
+        raise AssertionError(f"the process did not end within {timeout} s; {masks}\nstdout:\n{out}\n"
+                             f"stderr:\n{err}") from None
     return proc.returncode, out, err
 
 
