@@ -53,7 +53,17 @@ def helper(*args, env=None, **kwargs):
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONIOENCODING": "utf-8", "PYTHONFAULTHANDLER": "1",
                 **(env or {})}
     return subprocess.Popen([sys.executable, str(HELPER), *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, encoding="utf-8", env=full_env, **kwargs)
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8", env=full_env,
+                            preexec_fn=_signals_as_from_a_terminal, **kwargs)
+
+
+def _signals_as_from_a_terminal():
+    """In the child before it starts Python: SIGINT and SIGQUIT back to their defaults. A test run
+    started in the background of a non-interactive shell (`bash -c '… &'`) ignores both, every child
+    inherits that, and Python then installs no Ctrl-C handler at all (found with the masks finish()
+    prints: SigIgn 0x1001007 — SIGHUP, SIGINT, SIGQUIT ignored — and the child sleeping on)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def finish(proc, timeout=120):
