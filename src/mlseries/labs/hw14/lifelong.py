@@ -47,7 +47,7 @@ import mlseries.nn.functional as F
 from mlseries import nn, viz
 
 from ...course.registry import lesson
-from ...course.training import accuracy, check_loss
+from ...course.training import accuracy, check_loss, train_epoch
 from ..ladder import Ladder
 from .regularizers import Penalty, SynapticIntelligence, fisher_diagonal, mas_importance, snapshot
 from .tasks import ANGLES, rotated_mnist
@@ -138,14 +138,7 @@ def train_multitask(tasks, cfg, seed, rng):
     x = np.concatenate([t["train"][0] for t in tasks])
     y = np.concatenate([t["train"][1] for t in tasks])
     for _ in range(cfg["epochs"]):
-        model.train()
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), TRAIN["batch"]):
-            idx = order[start:start + TRAIN["batch"]]
-            loss = F.cross_entropy(model(ms.tensor(x[idx])), ms.tensor(y[idx]))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        train_epoch(model, optimizer, x, y, TRAIN["batch"], rng, desc="multitask")
     return float(np.mean([accuracy(model, *t["test"])[0] for t in tasks]))
 
 
