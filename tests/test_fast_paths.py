@@ -5,7 +5,7 @@ import pytest
 
 import mlseries as ms
 from mlseries import _threads
-from mlseries._ops import _select
+from mlseries._ops import _select, _sum_outer
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -45,6 +45,47 @@ def test_relu_gradient_on_a_large_channels_last_tensor():
     g = rng.standard_normal(leaf.shape).astype(np.float32)
     (leaf.relu() * ms.tensor(g)).sum().backward()
     np.testing.assert_array_equal(leaf.grad.numpy(), np.where(leaf.numpy() > 0, g, 0))
+
+
+@pytest.mark.parametrize("layout,dim", [
+    ("nhwc", (0, 2, 3)), ("nhwc", (-4, -2, -1)), ("rows", 0), ("rows", (0,)), ("nchw", (0, 1)),
+])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_sum_over_the_outer_axes_as_a_matrix_vector_product(layout, dim, keepdim):
+    # A conv bias gradient sums a channels-last image gradient over (N, H, W): done as ones @ M.
+    rng = np.random.default_rng(3)
+    a = {"nhwc": lambda: rng.standard_normal((8, 16, 16, 48)).transpose(0, 3, 1, 2),
+         "rows": lambda: rng.standard_normal((700, 130)),
+         "nchw": lambda: rng.standard_normal((16, 3, 40, 40))}[layout]()
+    got = _sum_outer(a, dim, keepdim)
+    assert got is not None  # the layout allows the product; the test is about its result
+    want = a.sum(axis=dim, keepdims=keepdim)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-10)
+    t = ms.tensor(a.astype(np.float32))  # float32 through the public op: within float32 rounding of float64
+    np.testing.assert_allclose(t.sum(dim, keepdim=keepdim).numpy(), want, rtol=1e-5, atol=1e-3)
+
+
+def test_sum_keeps_numpy_where_the_layout_does_not_fit():
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((30, 40, 60))
+    for dim in [(1, 2), (0, 2), 1]:  # kept axes outside the summed ones, or split by them
+        assert _sum_outer(a, dim, False) is None
+    assert _sum_outer(a[:, :, ::2], (0, 1), False) is None  # not a view M can be made from
+    assert _sum_outer(a.astype(np.int64), (0,), False) is None
+    assert _sum_outer(a[:2], (0,), False) is None  # too small to pay
+
+
+def test_conv_bias_gradient_on_a_channels_last_gradient_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 3, 20, 20))
+    conv = ms.nn.Conv2d(3, 32, 3, padding=1).double()
+    ref = torch.nn.Conv2d(3, 32, 3, padding=1).double()
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in conv.state_dict().items()})
+    for m, X in [(conv, ms.tensor(x)), (ref, torch.from_numpy(x))]:
+        m(X).relu().pow(2).sum().backward()
+    np.testing.assert_allclose(conv.bias.grad.numpy(), ref.bias.grad.numpy(), rtol=1e-10)
 
 
 @pytest.mark.parametrize("others,cores,cap,want", [
