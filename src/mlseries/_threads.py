@@ -21,6 +21,7 @@ An explicit choice wins: `mlseries.set_num_threads(n)` caps the threads; `OMP_NU
 `OPENBLAS_NUM_THREADS` in the environment (or `MLSERIES_ADAPTIVE_THREADS=0`) leave BLAS as the
 user set it and the engine on one thread.
 """
+import functools
 import math
 import os
 import time
@@ -29,7 +30,9 @@ _INTERVAL = 0.5  # seconds between looks at the machine
 _state = {"next": 0.0, "cap": None, "controllers": None, "threads": None, "sample": None, "enabled": None}
 
 
+@functools.cache
 def cores():
+    # asked on every split operation; os.cpu_count() reads /sys each time (~5 µs here)
     return os.cpu_count() or 1
 
 
