@@ -10,7 +10,9 @@ import warnings
 import numpy as np
 
 from ._grad_mode import _anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
-from ._tensor import Function, Tensor  # noqa: F401
+from ._custom_function import Function, FunctionCtx  # noqa: F401  (PyTorch's, for users' own operations)
+from ._tensor import Function as Primitive  # noqa: F401  (the engine's own node: forward on arrays)
+from ._tensor import Tensor
 
 
 # ---- anomaly detection ----------------------------------------------------------------------------
