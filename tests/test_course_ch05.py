@@ -118,7 +118,7 @@ def test_micrograd_quick_numbers(runs):
 def test_primitive_table_lists_every_function_of_the_engine():
     from mlseries import _ops
     expected = {name for name, cls in vars(_ops).items()
-                if isinstance(cls, type) and issubclass(cls, ms.autograd.Function)
+                if isinstance(cls, type) and issubclass(cls, ms.autograd.Primitive)
                 and cls.__module__ == _ops.__name__ and not name.startswith("_")}
     rows = ch05_tinygrad.primitives()
     assert {r[0] for r in rows} == expected

@@ -66,7 +66,7 @@ def primitives():
                 if (m := re.match(r"# -+ (.+?) -+$", line))]
     rows = []
     for name, cls in vars(_ops).items():
-        if not (inspect.isclass(cls) and issubclass(cls, ms.autograd.Function)
+        if not (inspect.isclass(cls) and issubclass(cls, ms.autograd.Primitive)
                 and cls.__module__ == _ops.__name__ and not name.startswith("_")):
             continue
         line = inspect.getsourcelines(cls)[1]

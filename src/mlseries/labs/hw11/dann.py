@@ -9,8 +9,8 @@ and, for DANN, a domain classifier (域分类器) of two linear layers saying "s
 and multiplies the gradient by −λ going back. Put between the features and the domain classifier,
 one backward pass trains the classifier to tell the domains apart and, through the reversed
 gradient, the feature extractor to make that impossible — features the label predictor can use on
-both domains. It is written as a node of the engine's autograd (`ms.autograd.Function`: `forward`
-on arrays, `backward` on tensors), as one would write a `torch.autograd.Function`.
+both domains. It is a custom autograd Function (`ms.autograd.Function`), written exactly as the
+TA's code writes a `torch.autograd.Function`: a static `forward(ctx, …)` and `backward(ctx, grad)`.
 """
 import numpy as np
 
@@ -23,18 +23,19 @@ from ...course.training import check_loss, minibatches, outputs
 
 class GradReverse(ms.autograd.Function):
     """y = x going forward; ∂L/∂x = −λ · ∂L/∂y going back."""
-    uses_input_values = False          # backward needs only λ, not x
 
-    def forward(self, x, lambd=1.0):
-        self.lambd = lambd
-        return x.copy()
+    @staticmethod
+    def forward(ctx, x, lambd):
+        ctx.lambd = lambd              # backward needs only λ, not x
+        return x.view_as(x)
 
-    def backward(self, grad):
-        return (grad * -self.lambd,)
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * -ctx.lambd, None  # no gradient for λ
 
 
 def grad_reverse(x, lambd):
-    return GradReverse.apply(x, lambd=float(lambd))
+    return GradReverse.apply(x, float(lambd))
 
 
 def dann_lambda(p, gamma=10.0):
