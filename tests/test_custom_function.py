@@ -273,3 +273,25 @@ def test_without_gradients_the_outputs_are_plain():
     (x,), _ = both(X)
     with ms.no_grad():
         assert OURS["Exp"].apply(x).grad_fn is None
+
+
+def test_once_differentiable_backward_records_nothing():
+    from mlseries.autograd.function import once_differentiable
+
+    class Square(ms.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            assert not ms.is_grad_enabled()
+            return 2 * x * g
+
+    (x,), _ = both(X)
+    g, = ms.autograd.grad(Square.apply(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), 2 * X)
+    assert not g.requires_grad               # nothing to differentiate again
