@@ -9,10 +9,10 @@ import warnings
 
 import numpy as np
 
-from ._grad_mode import _anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
-from ._custom_function import Function, FunctionCtx  # noqa: F401  (PyTorch's, for users' own operations)
-from ._tensor import Function as Primitive  # noqa: F401  (the engine's own node: forward on arrays)
-from ._tensor import Tensor
+from .._grad_mode import _anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .._custom_function import Function, FunctionCtx  # noqa: F401  (PyTorch's, for users' own operations)
+from .._tensor import Function as Primitive  # noqa: F401  (the engine's own node: forward on arrays)
+from .._tensor import Tensor
 
 
 # ---- anomaly detection ----------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def partial_grads(composite, inputs, needs, g, params):
     Each input enters through an `Alias` node and the walk stops there, so nothing upstream of
     the inputs is visited; the gradients still lead back to the inputs through the aliases.
     """
-    from ._ops import Alias
+    from .._ops import Alias
     with set_grad_enabled(True):
         aliases = [Alias.apply(t) if need else t.detach() for t, need in zip(inputs, needs)]
         out = composite(*aliases, **params)
@@ -288,3 +288,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = g.detach()
         result.append(g)
     return tuple(result)
+
+
+from . import function  # noqa: E402,F401  (torch.autograd.function: once_differentiable)
