@@ -32,6 +32,7 @@ from ._compat import (are_deterministic_algorithms_enabled, channels_last, chann
                       set_default_device, set_default_tensor_type, set_float32_matmul_precision,
                       use_deterministic_algorithms)
 from . import accelerator, amp, backends, cpu, cuda, distributed, hub, jit, multiprocessing, onnx  # noqa: E402
+from . import distributions  # noqa: E402  (torch.distributions: built on nn.functional and random)
 from .amp import autocast, is_autocast_available, is_autocast_enabled  # noqa: E402
 
 float = float32  # noqa: A001  (torch.float)
