@@ -15,6 +15,7 @@ from ._grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_infere
                          set_grad_enabled)
 from ._tensor import Size, Tensor, as_tensor, from_numpy, tensor
 from ._functions import *  # noqa: F401,F403
+from ._functions_more import *  # noqa: F401,F403
 from ._functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
 from ._factories import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
