@@ -34,6 +34,9 @@ from ._compat import (are_deterministic_algorithms_enabled, channels_last, chann
                       use_deterministic_algorithms)
 from . import accelerator, amp, backends, cpu, cuda, distributed, hub, jit, multiprocessing, onnx  # noqa: E402
 from . import distributions  # noqa: E402  (torch.distributions: built on nn.functional and random)
+from . import linalg, special  # noqa: E402  (torch.linalg, torch.special)
+special._top_level(globals())  # torch.lgamma, torch.digamma, torch.xlogy, ... where not defined above
+from ._linalg_top import *  # noqa: E402,F401,F403  (torch.det, torch.inverse, the old torch.svd, ...)
 from .amp import autocast, is_autocast_available, is_autocast_enabled  # noqa: E402
 
 float = float32  # noqa: A001  (torch.float)

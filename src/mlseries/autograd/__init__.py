@@ -13,6 +13,7 @@ from .._grad_mode import _anomaly, enable_grad, is_grad_enabled, no_grad, set_gr
 from .._custom_function import Function, FunctionCtx  # noqa: F401  (PyTorch's, for users' own operations)
 from .._tensor import Function as Primitive  # noqa: F401  (the engine's own node: forward on arrays)
 from .._tensor import Tensor
+from .. import _hooks  # noqa: E402  (Tensor.register_hook; the backward pass runs the hooks)
 
 
 # ---- anomaly detection ----------------------------------------------------------------------------
@@ -143,13 +144,21 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate,
     leaf gradients are added into `.grad` instead. Nodes in `stop` are not walked through."""
     captured = {}
     node_grads = {}
+    hooks_on = _hooks.active[0]  # tensor hooks (see _hooks.py): looked for only once any exist
+    leaf_hooks = _hooks._leaf if hooks_on else None
     # Arrays handed to a leaf's .grad in this pass, by id: never hand one out twice. A gradient
     # array can also still be waiting at other nodes (Add passes the same one to both inputs), so
     # a leaf that adopted one must not later add into it in place: `borrowed` marks those.
     owned, borrowed = set(), set()
 
+    pending = {}  # leaves with hooks: their gradient is summed here, hooked once at the end
+
     def deliver(t, fn, g):
         key = id(t)
+        if fn is None and leaf_hooks and key in leaf_hooks:
+            prev = pending.get(key)
+            pending[key] = (t, g if prev is None else prev[1] + g)
+            return
         if targets is not None and key in targets:
             prev = captured.get(key)
             captured[key] = g if prev is None else prev + g
@@ -174,6 +183,12 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate,
             g = node_grads.pop(fn, None)
             if g is None or fn in stop:
                 continue
+            if hooks_on:
+                hooks = fn.__dict__.get("_hooks")
+                if hooks:
+                    g = _hooks.run(hooks, g)
+                    if targets is not None and fn._hook_key in targets:
+                        captured[fn._hook_key] = g
             retained = getattr(fn, "_retained", None)
             if retained is not None and retained() is not None:
                 keeper = retained()
@@ -186,6 +201,15 @@ def _run(outputs, grad_outputs, targets, retain_graph, create_graph, accumulate,
             for t, parent, need, gi in zip(fn.inputs, fn.parents, fn.needs_input_grad, grads):
                 if need and gi is not None:
                     deliver(t, parent, gi)
+        for key, (t, g) in pending.items():
+            g = _hooks.run(_hooks.leaf_pre(key) or {}, g)
+            if targets is not None and key in targets:
+                captured[key] = g
+            if accumulate and t.requires_grad:
+                if not create_graph:
+                    g = Tensor._make(g._data.copy())  # a hook may have kept the array it saw
+                _accumulate_leaf(t, g, create_graph, owned, borrowed)
+                _hooks.run_post(key, t)
     if not retain_graph:
         for fn in order:
             fn.inputs = None
@@ -256,6 +280,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for t, g in zip(inputs, got):
             if g is not None:
                 _accumulate_leaf(t, g, create_graph, set(), set())
+                if _hooks.active[0]:
+                    _hooks.run_post(id(t), t)
         return
     _run(tensors, grads, None, retain_graph, create_graph, accumulate=True)
 
@@ -291,3 +317,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from . import function  # noqa: E402,F401  (torch.autograd.function: once_differentiable)
+from . import functional  # noqa: E402,F401  (torch.autograd.functional: jacobian, hessian, jvp, ...)

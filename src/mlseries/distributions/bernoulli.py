@@ -10,7 +10,7 @@ from .._tensor import Size, Tensor
 from ..nn import functional as F
 from ..random import _gen
 from . import constraints
-from ._special import lgamma
+from ..special import gammaln as lgamma
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 

@@ -8,7 +8,7 @@ import numpy as np
 from .. import _functions as fn
 from .._tensor import Tensor
 from ..nn import functional as F
-from ._linalg import solve_triangular
+from ..linalg import solve_triangular
 from .bernoulli import Bernoulli
 from .categorical import Categorical, OneHotCategorical
 from .distribution import Distribution

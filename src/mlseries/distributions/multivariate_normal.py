@@ -8,7 +8,7 @@ import numpy as np
 
 from .._tensor import Size, Tensor
 from . import constraints
-from ._linalg import cholesky, solve_triangular
+from ..linalg import cholesky, solve_triangular
 from .distribution import Distribution
 from .utils import broadcast_shapes, lazy_property, standard_normal
 

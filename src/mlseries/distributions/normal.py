@@ -5,7 +5,7 @@ import numbers
 
 from .._tensor import Size
 from . import constraints
-from ._special import erfinv
+from .._functions_more import erfinv
 from .distribution import Distribution
 from .utils import broadcast_all, standard_normal
 

@@ -14,6 +14,7 @@ from .linear import Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                    SmoothL1Loss)
 from .module import Module
+from . import _backward_hooks  # noqa: F401,E402  (Module.register_full_backward_hook)
 from .attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from .normalization import LayerNorm, RMSNorm
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,

@@ -422,3 +422,5 @@ from .functional_norm import *  # noqa: E402,F401,F403
 from .functional_activation import *  # noqa: E402,F401,F403
 from .functional_extra import *  # noqa: E402,F401,F403
 from .functional_loss_extra import *  # noqa: E402,F401,F403
+from .functional_grid import *  # noqa: E402,F401,F403  (affine_grid, grid_sample)
+from .functional_gumbel import *  # noqa: E402,F401,F403  (gumbel_softmax)
