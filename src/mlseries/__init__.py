@@ -16,6 +16,8 @@ from ._grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_infere
 from ._tensor import Size, Tensor, as_tensor, from_numpy, tensor
 from ._functions import *  # noqa: F401,F403
 from ._functions_more import *  # noqa: F401,F403
+from ._functions_basic import *  # noqa: F401,F403  (kthvalue, finfo, bitwise_*, windows, ...)
+from ._inplace_more import *  # noqa: F401,F403  (the in-place `_` methods: relu_, clamp_min_, ...)
 from ._functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
 from ._factories import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state

@@ -667,14 +667,29 @@ class Tensor:
     # ---- the op methods, defined once below with the functions -------------------------------
 
 
+# What mlseries.set_printoptions changes (`_functions_basic.py`); sci_mode None picks by range.
+_print_options = dict(precision=4, threshold=1000, edgeitems=3, linewidth=80, sci_mode=None)
+
+
 def _format_values(arr):
     """The values as PyTorch prints them: floats with 4 decimals ("1.5000"), or as "1." when all
     are whole numbers; scientific notation for a wide range (NumPy and PyTorch pick it alike)."""
-    kwargs = dict(separator=", ", prefix="tensor(", max_line_width=80)
+    opts = _print_options
+    kwargs = dict(separator=", ", prefix="tensor(", max_line_width=opts["linewidth"],
+                  threshold=builtins.min(opts["threshold"], np.iinfo(np.int64).max), edgeitems=opts["edgeitems"])
     if arr.dtype.kind == "f" and arr.size:
         finite = arr[np.isfinite(arr)]
         whole = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-        kwargs.update(precision=4, floatmode="maxprec" if whole else "fixed")
+        kwargs.update(precision=opts["precision"], floatmode="maxprec" if whole else "fixed")
+        if opts["sci_mode"] is False:
+            kwargs.update(suppress_small=True)
+        elif opts["sci_mode"]:
+            p = opts["precision"]
+
+            def sci(v):
+                return np.format_float_scientific(v, precision=p, unique=False, exp_digits=2)
+            width = builtins.max(len(sci(v)) for v in arr.reshape(-1)[:100000])  # PyTorch right-aligns
+            kwargs.update(formatter={"float_kind": lambda v: sci(v).rjust(width)})
     return np.array2string(arr, **kwargs)
 
 
