@@ -398,16 +398,28 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
+        return nested_state_dict(self)
 
     def load_state_dict(self, state_dict):
-        state = dict(state_dict)
-        saved = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for s, sd in zip(self._schedulers, saved):
-            s.load_state_dict(sd)
+        load_nested_state_dict(self, state_dict)
+
+
+def nested_state_dict(scheduler):
+    """The state of a scheduler made of schedulers (SequentialLR, ChainedScheduler): its own
+    attributes, and each inner scheduler's state_dict in order."""
+    state = {k: v for k, v in scheduler.__dict__.items() if k not in ("optimizer", "_schedulers")}
+    state["_schedulers"] = [s.state_dict() for s in scheduler._schedulers]
+    return state
+
+
+def load_nested_state_dict(scheduler, state_dict):
+    """The inverse of nested_state_dict; returns the inner schedulers with their states."""
+    state = dict(state_dict)
+    saved = state.pop("_schedulers")
+    scheduler.__dict__.update(state)
+    for s, sd in zip(scheduler._schedulers, saved):
+        s.load_state_dict(sd)
+    return scheduler._schedulers
 
 
 def _rewind(scheduler):
@@ -578,3 +590,6 @@ class ReduceLROnPlateau(LRScheduler):
             new = max(old * self.factor, floor)
             if old - new > self.eps:
                 group["lr"] = new
+
+
+from ._cyclic_lr import ChainedScheduler, CyclicLR  # noqa: E402  (they build on the classes above)
