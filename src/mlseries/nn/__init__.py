@@ -60,6 +60,13 @@ from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d
                       ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 from .bilinear import Bilinear  # noqa: E402
 from .embedding_bag import EmbeddingBag  # noqa: E402
+from .conv3d import Conv3d, ConvTranspose3d  # noqa: E402
+from .pooling3d import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, BatchNorm3d, Dropout3d,  # noqa: E402
+                        InstanceNorm3d, LPPool1d, LPPool2d, LPPool3d, MaxPool3d)
+from .unpool import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d  # noqa: E402
+__all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",  # noqa: E402
+            "BatchNorm3d", "InstanceNorm3d", "Dropout3d", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d",
+            "MaxUnpool2d", "MaxUnpool3d"]
 from .loss_extra import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss,  # noqa: E402
                          MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
                          PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss, TripletMarginWithDistanceLoss)

@@ -424,3 +424,5 @@ from .functional_extra import *  # noqa: E402,F401,F403
 from .functional_loss_extra import *  # noqa: E402,F401,F403
 from .functional_grid import *  # noqa: E402,F401,F403  (affine_grid, grid_sample)
 from .functional_gumbel import *  # noqa: E402,F401,F403  (gumbel_softmax)
+from .functional_conv3d import *  # noqa: E402,F401,F403  (conv3d, 3-D pools, dropout3d)
+from .functional_unpool import *  # noqa: E402,F401,F403  (max_unpool*d, lp_pool*d, pdist)

@@ -4,6 +4,7 @@ from . import dataloader, dataset, distributed, sampler  # noqa: F401
 from .dataloader import DataLoader, WorkerInfo, default_collate, default_convert, get_worker_info
 from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
 from .distributed import DistributedSampler
+from .dataset_extra import ChainDataset, StackDataset  # noqa: E402
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
                       WeightedRandomSampler)
 
@@ -11,3 +12,4 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDatas
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
            "DataLoader", "default_collate", "default_convert", "get_worker_info", "WorkerInfo",
            "DistributedSampler"]
+__all__ += ["ChainDataset", "StackDataset"]
