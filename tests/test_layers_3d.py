@@ -321,6 +321,7 @@ def test_chain_and_stack_datasets():
     chain = D.ChainDataset([_Stream(0, 3), _Stream(10, 2)])
     assert list(chain) == [0, 1, 2, 10, 11] and len(chain) == 5
     assert [int(b) for batch in D.DataLoader(chain, batch_size=2) for b in batch] == [0, 1, 2, 10, 11]
+    assert list(_Stream(0, 2) + _Stream(5, 1)) == [0, 1, 5]              # `+` chains streams, as in PyTorch
     with pytest.raises(AssertionError):
         list(D.ChainDataset([_Stream(0, 1), D.TensorDataset(ms.zeros(2))]))
     x, y = ms.arange(10.0).reshape(5, 2), ms.arange(5)

@@ -30,7 +30,9 @@ class IterableDataset(Dataset):
         raise NotImplementedError(f"{type(self).__name__} must define __iter__")
 
     def __add__(self, other):
-        raise TypeError("IterableDataset does not support concatenation with +")
+        # as PyTorch: streams are chained, one after the other
+        from .dataset_extra import ChainDataset
+        return ChainDataset([self, other])
 
 
 class TensorDataset(Dataset):
