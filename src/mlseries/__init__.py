@@ -40,6 +40,8 @@ from . import linalg, special  # noqa: E402  (torch.linalg, torch.special)
 special._top_level(globals())  # torch.lgamma, torch.digamma, torch.xlogy, ... where not defined above
 from ._linalg_top import *  # noqa: E402,F401,F403  (torch.det, torch.inverse, the old torch.svd, ...)
 from .amp import autocast, is_autocast_available, is_autocast_enabled  # noqa: E402
+from . import func, profiler, testing, types  # noqa: E402,F401  (torch.func, torch.profiler, ...)
+from .func import vmap  # noqa: E402,F401  (torch.vmap: a loop over the batch, see func.py)
 
 float = float32  # noqa: A001  (torch.float)
 double = float64

@@ -317,4 +317,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from . import function  # noqa: E402,F401  (torch.autograd.function: once_differentiable)
+from . import grad_mode, variable  # noqa: E402,F401  (old module paths)
+from .variable import Variable  # noqa: E402,F401  (pre-0.4 programs: `Variable(x)` is a tensor)
 from . import functional  # noqa: E402,F401  (torch.autograd.functional: jacobian, hessian, jvp, ...)

@@ -83,3 +83,4 @@ __all__ += [
     "HingeEmbeddingLoss", "MultiMarginLoss", "MultiLabelSoftMarginLoss", "MultiLabelMarginLoss", "SoftMarginLoss",
     "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss",
 ]
+from . import modules  # noqa: E402,F401  (torch.nn.modules.* module paths: re-exports only; keep last)

@@ -1,0 +1,2 @@
+"""`torch.nn.modules.channelshuffle`: ChannelShuffle, re-exported from where the engine keeps them."""
+from ..pixelshuffle import ChannelShuffle  # noqa: F401

@@ -1,0 +1,2 @@
+"""`torch.nn.modules.pixelshuffle`: PixelShuffle, PixelUnshuffle, re-exported from where the engine keeps them."""
+from ..pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401
