@@ -160,8 +160,9 @@ class Ladder:
         better = viz.text("越高越好", "higher is better") if board.higher_is_better else \
             viz.text("越低越好", "lower is better")
         metric = board.metric_en if board.metric_zh == board.metric_en else viz.text(board.metric_zh, board.metric_en)
-        ax.set(xlabel=f"{metric} ({better})",                      # "FD", not "FD / FD"
-               ylabel=viz.text("技巧", "technique"))
+        # long rung names leave the axes narrow: a long label then takes two lines, not the margin
+        xlabel = f"{metric} ({better})" if len(metric) + len(better) < 36 else f"{metric}\n({better})"
+        ax.set(xlabel=xlabel, ylabel=viz.text("技巧", "technique"))    # "FD", not "FD / FD"
         ax.grid(axis="y", visible=False)
         # below the axes: inside, any corner can hold a rung's dot or its value
         fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center")
