@@ -12,7 +12,7 @@ import mlseries.nn.functional as F
 from mlseries import nn
 from mlseries.cli import main
 from mlseries.labs.data import LabDataError
-from mlseries.labs.hw10 import attacks, blackbox, images, models
+from mlseries.labs.hw10 import attacks, blackbox, images, models, photos
 
 from lesson_checks import quick_run_suite
 
@@ -165,3 +165,23 @@ def test_every_model_takes_both_image_shapes(shape):
     for build, _ in models.PROXIES.values():
         assert build(**shape)(x).shape == (2, 10)
     assert models.black_box(**shape)(x).shape == (2, 10)
+
+
+def test_garments_on_photographs():
+    # an opaque square garment (g = 1) inside a transparent frame (g = 0) on a known photograph
+    garments = np.zeros((2, 1, 28, 28), np.float32)
+    garments[:, :, 10:18, 10:18] = 1.0
+    photo = np.random.default_rng(0).random((3, 40, 50)).astype(np.float32)
+    out = photos.on_photos(garments, np.random.default_rng(1), pool=[photo])
+    again = photos.on_photos(garments, np.random.default_rng(1), pool=[photo])
+    assert out.shape == (2, 3, 32, 32) and out.dtype == np.float32 and np.array_equal(out, again)
+    assert np.array_equal(np.round(out * 255), out * 255) and out.min() >= 0 and out.max() <= 1   # 8-bit
+    for image in out:
+        inside = image[:, 12:20, 12:20].reshape(3, -1)           # the garment, padded by 2: one colour
+        assert np.ptp(inside, axis=1).max() == 0
+        corner = image[:, :4, :4]                                # the frame: a crop of the photograph
+        hits = [(t, l) for t in range(40 - 32) for l in range(50 - 32)
+                if np.allclose(np.round(photo[:, t:t + 4, l:l + 4] * 255) / 255, corner)]
+        assert hits
+    assert len(photos.backgrounds()) == len(photos.COLOUR) + len(photos.GREY)
+    assert all(b.shape[0] == 3 and b.min() >= 0 and b.max() <= 1 for b in photos.backgrounds())

@@ -9,17 +9,20 @@ that fools one network often fools another trained on the same task. The TA's sa
 one proxy; the lab then asks for I-FGSM, MI-FGSM, input diversity (DIM) and an ensemble of proxies,
 and looks at a defence, JPEG compression.
 
-**The substitute.** Fashion-MNIST (28×28 grey, pixels in [0, 1]) instead of CIFAR-10, because no
-pretrained CIFAR-10 networks exist offline and every network here is trained in the lab. Five
-proxies, as different as small networks get (`models.py`): a VGG-style CNN with batch normalisation
-(the single proxy of the first attacks: the course's proxies are batch-normalised CIFAR networks),
-a plain CNN without batch normalisation, a CNN of 5×5 kernels, a strided CNN with global pooling,
+**The substitute.** No CIFAR-10 (and no pretrained CIFAR-10 network) exists offline, so every
+network here is trained in the lab, on a CIFAR-like stand-in (`photos.py`): Fashion-MNIST's
+garments in a random colour laid over 32×32 crops of scikit-image's sample photographs, as 8-bit
+RGB images — colour, textures and 3 072 numbers per image, as CIFAR's. The class is in the shape
+alone. (Grey 28×28 Fashion-MNIST, this lab's first substitute, is a poor one for an L∞ attack:
+most of its 784 pixels are a black background that cannot go below 0, and at 8/255 even the
+black box's own gradients only bring it to 0.25; the docs keep its numbers.) Five proxies, as
+different as small networks get (`models.py`): a VGG-style CNN with batch normalisation (the
+single proxy of the first attacks: the course's proxies are batch-normalised CIFAR networks), a
+plain CNN without batch normalisation, a CNN of 5×5 kernels, a strided CNN with global pooling,
 and a multilayer perceptron. The black box is chapter 7's residual network — residual blocks,
-which none of the proxies has — trained normally to ≈ 0.9 accuracy; the attacks only ever call
-it to be scored. ε is the lab's, 8/255, and the images are rounded to 8 bits as the submitted
-PNGs are. What is lost: colour and CIFAR's natural images. Grey 28×28 images have 784 pixels
-where CIFAR has 3 072 numbers, and Fashion-MNIST's black backgrounds cannot go below 0, so at the
-same ε there is much less room to push: the same attacks do far less here (see the results).
+which none of the proxies has — trained normally; the attacks only ever call it to be scored.
+ε is the lab's, 8/255, and the images are rounded to 8 bits as the submitted PNGs are. What is
+lost: real photographs of ten object classes, and pretrained networks.
 
 **The rungs** (the ladder's score: the black box's accuracy on the attacked images):
 
@@ -53,25 +56,25 @@ import time
 import numpy as np
 
 import mlseries as ms
-from mlseries import datasets, viz
+from mlseries import viz
 
 from ...course.registry import lesson
 from ...course.table import format_table
 from ...course.training import accuracy, fashion_names, train_epoch
 from ..ladder import Ladder
-from . import attacks, images, models
+from . import attacks, images, models, photos
 
 # train: training images; epochs: for each proxy, box_epochs: for the black box; attack: test images
 # attacked; steps: of the iterative attacks; curve: how many of the attacked images the ε curves
 # use, at curve_eps (in 1/255)
 FULL = dict(train=40000, epochs=3, box_epochs=3, attack=1000, steps=10, curve=300, batch=128,
             curve_eps=(0, 2, 4, 6, 8, 12, 16))
-QUICK = dict(train=5000, epochs=2, box_epochs=2, attack=150, steps=5, curve=150, batch=64, curve_eps=(0, 8, 16))
+QUICK = dict(train=6000, epochs=2, box_epochs=4, attack=150, steps=5, curve=150, batch=64, curve_eps=(0, 8, 16))
 DATA_FULL = dict(epochs=30, batch=32, steps=10)        # --data: the given images are all the training there is
 DATA_QUICK = dict(epochs=3, batch=32, steps=5)
 EPS = 8 / 255
 MOMENTUM = 1.0
-DIVERSITY = dict(low=22, p=0.5)              # resize to r×r, r in [22, 28], pad back, with probability p
+DIVERSITY = dict(shrink=0.8, p=0.5)   # resize to r×r, r from 0.8 of the size to all of it, pad back, with probability p
 JPEG_QUALITY = 70
 LR = 1e-3
 
@@ -91,7 +94,7 @@ CAPTIONS = {
                    "The black box's accuracy after each rung's attack (lower is better); the first rung is the clean images."),
     "examples.png": ("每行一种攻击：左边是攻击后的图和黑盒的预测（红色为被骗），右边是放大的扰动（灰色为 0，亮/暗为 ±ε）。",
                      "One attack per row: the attacked image with the black box's prediction (red: fooled), and the "
-                     "perturbation amplified (grey is 0, bright/dark ±ε)."),
+                     "perturbation amplified (grey is 0; each colour channel bright/dark at ±ε)."),
     "epsilon.png": ("黑盒准确率随 ε 变化：ε 越大攻击越强；虚线是实验规定的 8/255，点线是白盒攻击黑盒本身，迁移攻击一般达不到的下限。",
                     "The black box's accuracy against ε: larger ε, stronger attacks; the dashed line is the lab's 8/255, "
                     "the dotted curve a white-box attack on the black box itself (a floor transfer attacks are not expected to beat)."),
@@ -102,14 +105,6 @@ CAPTIONS = {
 
 
 # ---------------------------------------------------------------- data and training
-
-def fashion(cfg):
-    """Fashion-MNIST in [0, 1]: cfg["train"] training images, and the attacked images, drawn
-    from the test set (the black box's accuracy on them is the clean rung)."""
-    x, y = datasets.FashionMNIST(train=True).as_arrays()               # (60000, 1, 28, 28), [0, 1]
-    xt, yt = datasets.FashionMNIST(train=False).as_arrays()
-    return (x[:cfg["train"]], y[:cfg["train"]]), (xt[:cfg["attack"]], yt[:cfg["attack"]])
-
 
 def train(ctx, model, x, y, epochs, batch, name, seed):
     """Adam on cross-entropy, as the TA's sample code trains; returns the model in eval mode."""
@@ -144,7 +139,8 @@ def run_attack(ctx, cfg, name, proxies, x, y, eps, ensemble=False):
     if "steps" in kw:
         kw["steps"] = cfg["steps"]
     if kw.get("diversity") == "dim":
-        kw["diversity"] = attacks.DiverseInput(size=x.shape[-1], **DIVERSITY)
+        size = x.shape[-1]
+        kw["diversity"] = attacks.DiverseInput(size=size, low=int(DIVERSITY["shrink"] * size), p=DIVERSITY["p"])
         kw["rng"] = ctx.rng(100 + int(eps * 255))
     used = list(proxies.values()) if ensemble else [next(iter(proxies.values()))]
     return attacks.attack_in_batches(attack, used, x, y, eps, **kw)
@@ -171,7 +167,8 @@ def plot_examples(x, rows, box_pred, labels, names, eps, count=4):
             pred = box_pred[r][i]
             ax_img.set_title(names[pred], fontsize=7, color="black" if pred == labels[i] else "red")
             delta = (adv[i] - x[i]).transpose(1, 2, 0) / (2 * eps) + 0.5
-            ax_pert.imshow(delta.mean(axis=-1), cmap="gray", vmin=0, vmax=1)
+            # colour images: each channel's perturbation in its own colour (grey where it is 0)
+            ax_pert.imshow(np.clip(delta, 0, 1) if delta.shape[-1] == 3 else delta[..., 0], cmap="gray", vmin=0, vmax=1)
             if r == 0:
                 ax_pert.set_title(viz.text("扰动", "perturbation"), fontsize=7)
             ax_img.axis("off")           # pictures, not plots: no axes to label
@@ -185,7 +182,7 @@ def plot_examples(x, rows, box_pred, labels, names, eps, count=4):
 
 def plot_epsilon(steps, curves, bound, labels):
     """The black box's accuracy against ε for each attack, the white-box bound, and ε = 8/255 marked."""
-    fig = viz.figure(figsize=(7.5, 4.6))
+    fig = viz.figure(figsize=(10.5, 4.6))
     ax = fig.add_subplot()
     steps = np.array(steps)
     for name, accs in curves.items():
@@ -196,7 +193,7 @@ def plot_epsilon(steps, curves, bound, labels):
     ax.set_xticks(steps, [f"{s}" for s in steps])
     ax.set(title=viz.text("黑盒准确率与 ε", "Black-box accuracy against ε"), xlabel=viz.text("ε（×1/255）", "ε (×1/255)"),
            ylabel=viz.text("黑盒准确率", "black-box accuracy"), ylim=(0, 1))
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)   # beside the axes: the curves fill them
     return fig
 
 
@@ -235,11 +232,11 @@ def run(ctx):
         attacked, names = (x, y), classes
     else:
         cfg = QUICK if ctx.quick else FULL
-        (x, y), attacked = fashion(cfg)
-        ctx.log(f"Fashion-MNIST in [0, 1]: {len(x)} training images, {len(attacked[0])} attacked test images; "
-                f"ε = {EPS * 255:g}/255 = {EPS:.4f}")
+        (x, y), attacked = photos.fashion_on_photos(cfg["train"], cfg["attack"], ctx.rng(1))
+        ctx.log(f"Fashion-MNIST on photographs, 3×32×32 in [0, 1]: {len(x)} training images, "
+                f"{len(attacked[0])} attacked test images; ε = {EPS * 255:g}/255 = {EPS:.4f}")
         proxies, box = train_all(ctx, x, y, cfg["epochs"], cfg["box_epochs"], cfg["batch"],
-                                 dict(channels=1, size=28))
+                                 dict(channels=3, size=photos.SIZE))
         names = fashion_names()
     xa, ya = attacked
     proxy = next(iter(proxies.values()))
@@ -357,7 +354,7 @@ def checks(ctx, ladder, best, white, proxy_clean, bound):
         ctx.check("every attacked image within ε = 8/255 of its original, written as a PNG", True)
         return
     clean = ladder_score(ladder, "clean")
-    floor = 0.75 if ctx.quick else 0.85
+    floor = 0.6 if ctx.quick else 0.75
     ctx.check(f"the black box is a normal model: clean accuracy ≥ {floor}", clean >= floor)
     ctx.check("the white-box bound is below every transfer attack", all(bound < r.score for r in ladder.rungs[1:]))
     ctx.check("every attack lowers the black box's accuracy", all(r.score < clean for r in ladder.rungs[1:]))

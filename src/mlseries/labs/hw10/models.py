@@ -1,7 +1,8 @@
 """HW10's networks: the proxies the attacker owns, and the black box it never looks inside.
 
-All take Fashion-MNIST images in the pixel range [0, 1], (B, 1, 28, 28), and return 10 logits;
-the attack's ε is measured in that range, as the original lab's is on CIFAR-10's pixels.
+All take images in the pixel range [0, 1] — the lab's garments on photographs, (B, 3, 32, 32),
+or grey (B, 1, 28, 28) with channels=1, size=28 — and return 10 logits; the attack's ε is measured
+in that range, as the original lab's is on CIFAR-10's pixels.
 
 The proxies (代理模型) are small networks of the kinds the course's proxies are (its sample
 attacks a batch-normalised CIFAR ResNet), varied in the ways that make their gradients differ:
@@ -59,7 +60,7 @@ def mlp(hidden=256, channels=1, size=28):
 
 
 # name → (builder, what it is); the first is the single proxy of the first attacks
-# (each builder takes channels= and size=: 1 × 28 × 28 for Fashion-MNIST, 3 × 32 × 32 for --data)
+# (each builder takes channels= and size=: 3 × 32 × 32 for the lab's images and --data, 1 × 28 × 28 for grey)
 PROXIES = {
     "vgg": (vgg_cnn, "VGG-style CNN, batch norm"),
     "cnn3": (lambda **shape: plain_cnn(32, 64, 3, **shape), "plain CNN, 3×3 kernels, no batch norm"),
