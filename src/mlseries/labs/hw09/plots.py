@@ -58,7 +58,7 @@ def plot_methods(images, labels, pred, maps, names):
 
 
 def plot_deletion(fractions, p_before, curves, random, scores):
-    fig = viz.figure(figsize=(7.2, 4.6))
+    fig = viz.figure(figsize=(9.8, 4.6))
     ax = fig.add_subplot()
     xs = np.array((0.0,) + tuple(fractions)) * 100
     for key, curve in curves.items():
@@ -68,7 +68,7 @@ def plot_deletion(fractions, p_before, curves, random, scores):
     ax.set(title=viz.text("删除测试：抹去排名最高的像素", "Deletion test: blanking the top-ranked pixels"),
            xlabel=viz.text("抹去的像素比例 (%)", "pixels blanked (%)"),
            ylabel=viz.text("预测类别的平均概率", "mean probability of the prediction", sep="\n"), ylim=(0, 1.02))
-    ax.legend(loc="lower left", fontsize=8.5)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5)   # beside the axes: the curves can reach any corner
     return fig
 
 
