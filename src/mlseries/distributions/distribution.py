@@ -6,12 +6,13 @@ parameters, `event_shape` is the shape of one draw (() for a scalar variable, (k
 k-dimensional one). `sample(sample_shape)` has shape sample_shape + batch_shape + event_shape;
 `log_prob(value)` reduces the event dimensions away.
 """
+import numbers
 import warnings
 
 from .._grad_mode import no_grad
 from .._tensor import Size, Tensor
 from . import constraints
-from .utils import lazy_property
+from .utils import broadcast_all, lazy_property
 
 __all__ = ["Distribution"]
 
@@ -164,6 +165,21 @@ class Distribution:
                              f"support ({support!r}) of the distribution {self!r}, but found invalid values:\n"
                              f"{value}")
 
+    def _expanded(self, new, batch_shape, event_shape=Size()):
+        """Finish `expand`: `new` (its parameters already expanded) gets the batch shape and this
+        distribution's argument checking, without checking the expanded parameters again."""
+        Distribution.__init__(new, batch_shape, event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _expand_param(self, new, shape):
+        """Expand whichever of `probs` / `logits` was given or computed (Bernoulli, Binomial,
+        Categorical keep one as `_param`, the other is derived on demand)."""
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(shape))
+                new._param = getattr(new, name)
+
     def _get_checked_instance(self, cls, _instance=None):
         if _instance is None and type(self).__init__ != cls.__init__:
             raise NotImplementedError(f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom "
@@ -177,3 +193,32 @@ class Distribution:
             v = self.__dict__[p]
             parts.append(f"{p}: {v if v.numel() == 1 else Size(v.shape)}")
         return f"{self.__class__.__name__}({', '.join(parts)})"
+
+
+class LocScale(Distribution):
+    """A family of a location and a positive scale, broadcast together (Normal, Laplace): the
+    constructor, `expand`, and mean = mode = loc are the same for all of them."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        scalars = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
+        super().__init__(Size() if scalars else Size(self.loc.shape), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(type(self), _instance)
+        batch_shape = Size(batch_shape)
+        new.loc = self.loc.expand(batch_shape)
+        new.scale = self.scale.expand(batch_shape)
+        return self._expanded(new, batch_shape)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc

@@ -1,43 +1,14 @@
 """Laplace(loc, scale): the double exponential, density exp(-|x - loc| / scale) / (2 scale)."""
-import numbers
 
 from .._tensor import Size
-from . import constraints
-from .distribution import Distribution
-from .utils import broadcast_all, finfo_eps, uniform
+from .distribution import LocScale
+from .utils import finfo_eps, uniform
 
 __all__ = ["Laplace"]
 
 
-class Laplace(Distribution):
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number):
-            batch_shape = Size()
-        else:
-            batch_shape = Size(self.loc.shape)
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Laplace, _instance)
-        batch_shape = Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
+class Laplace(LocScale):
+    """Density exp(−|x − loc| / scale) / (2·scale), broadcast over loc and scale."""
 
     @property
     def variance(self):

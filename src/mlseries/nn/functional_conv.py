@@ -21,15 +21,21 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_a
            "dropout2d", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
 
-def _pair(value, name):
+def _ntuple(value, name, n, error=ValueError):
+    """An int, a 1-tuple or an n-tuple (a layer argument such as kernel_size) as an n-tuple of ints."""
     if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
+        return (int(value),) * n
     value = tuple(int(v) for v in value)
     if len(value) == 1:
-        return value * 2
-    if len(value) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value}")
+        return value * n
+    if len(value) != n:
+        what = "a pair of ints" if n == 2 else f"a tuple of {n} ints for a {n}-D layer"
+        raise error(f"{name} must be an int or {what}, got {value}")
     return value
+
+
+def _pair(value, name):
+    return _ntuple(value, name, 2)
 
 
 def _positive(name, **pairs):

@@ -27,7 +27,7 @@ from .. import _functions as _fn
 from .. import _ops
 from .._tensor import Tensor
 from ..random import _gen
-from .functional_conv import (_averaging_matrix, _conv_out, _positive, _pool_out, avg_pool2d, conv2d,
+from .functional_conv import (_averaging_matrix, _conv_out, _ntuple, _positive, _pool_out, avg_pool2d, conv2d,
                               conv_transpose2d)
 from .functional_conv1d import _adaptive_windows
 
@@ -36,15 +36,9 @@ __all__ = ["conv3d", "conv_transpose3d", "max_pool3d", "max_pool3d_with_indices"
 
 
 def _triple(value, name):
-    """An int, a 1-tuple or a 3-tuple (PyTorch's _triple), as a 3-tuple of ints."""
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * 3
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * 3
-    if len(value) != 3:
-        raise RuntimeError(f"{name} must be an int or a tuple of 3 ints for a 3-D layer, got {value}")
-    return value
+    """An int, a 1-tuple or a 3-tuple (PyTorch's _triple), as a 3-tuple of ints; PyTorch raises a
+    RuntimeError for 3-D layers."""
+    return _ntuple(value, name, 3, RuntimeError)
 
 
 def _positive3(name, **triples):
