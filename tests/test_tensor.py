@@ -38,6 +38,14 @@ def test_python_scalars_do_not_widen(expr):
         assert got.dtype.name == str(want.dtype).split(".")[1], (expr, dt)
 
 
+@pytest.mark.parametrize("a,b", [(3.0, 1.0), (3, 1), (3, 1.5), (True, False), (2, True)])
+def test_where_of_two_python_numbers_matches_torch(a, b):
+    # torch.where(mask, 1.0, 0.0): neither operand is a tensor to take a dtype from
+    got = ms.where(ms.tensor([True, False]), a, b)
+    want = torch.where(torch.tensor([True, False]), a, b)
+    assert got.dtype.name == str(want.dtype).split(".")[1] and got.tolist() == want.tolist()
+
+
 def test_factories_and_seed_reproducibility():
     ms.manual_seed(7)
     a = ms.randn(3, 4)

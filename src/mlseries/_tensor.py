@@ -754,8 +754,12 @@ def _operands(a, b, name):
     if not isinstance(a, Tensor):
         if isinstance(a, np.ndarray):
             a = Tensor._make(a)
+        elif not isinstance(b, (Tensor, np.ndarray)):
+            # two Python numbers (torch.where(mask, 1.0, 0.0)): each its own default dtype, as
+            # torch.tensor(number) gives — bool, int64 or the default float
+            a = _scalar_operand(a, np.dtype(np.bool_))
         else:
-            a = _scalar_operand(a, b._data.dtype)
+            a = _scalar_operand(a, b._data.dtype if isinstance(b, Tensor) else b.dtype)
     if not isinstance(b, Tensor):
         if isinstance(b, np.ndarray):
             b = Tensor._make(b)
