@@ -109,6 +109,38 @@ def test_other_errors_are_specific():
         ms.tensor(["a", "b"])
 
 
+SHAPE_MISTAKES = {   # each raises RuntimeError in PyTorch 2.13
+    "linear": lambda T: T.nn.Linear(4, 3)(T.randn(2, 5)),
+    "matmul": lambda T: T.randn(2, 3) @ T.randn(4, 5),
+    "bmm": lambda T: T.bmm(T.randn(2, 2, 3), T.randn(2, 4, 5)),
+    "conv_channels": lambda T: T.nn.Conv2d(3, 4, 3)(T.randn(1, 2, 8, 8)),
+    "conv_too_small": lambda T: T.nn.Conv2d(3, 4, 5)(T.randn(1, 3, 2, 2)),
+    "conv1d_channels": lambda T: T.nn.Conv1d(3, 4, 3)(T.randn(1, 2, 8)),
+    "cat": lambda T: T.cat([T.randn(2, 3), T.randn(2, 4)]),
+    "stack": lambda T: T.stack([T.randn(2, 3), T.randn(2, 4)]),
+    "view": lambda T: T.randn(2, 3).view(4, 2),
+    "broadcast": lambda T: T.randn(2, 3) + T.randn(4, 3),
+    "where": lambda T: T.where(T.randn(2, 3) > 0, T.randn(4, 3), 0.0),
+    "mse_loss": lambda T: T.nn.functional.mse_loss(T.randn(4, 3), T.randn(4, 2)),
+    "batchnorm": lambda T: T.nn.BatchNorm2d(3)(T.randn(2, 4, 5, 5)),
+    "lstm": lambda T: T.nn.LSTM(4, 3)(T.randn(5, 2, 6)),
+    "permute": lambda T: T.randn(2, 3).permute(0, 1, 2),
+    "item": lambda T: T.randn(3).item(),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Using a target size")
+@pytest.mark.parametrize("name", SHAPE_MISTAKES)
+def test_shape_mistakes_raise_what_pytorch_programs_catch(name):
+    # a program written for PyTorch catches RuntimeError (e.g. to probe a layer's input size);
+    # the engine's error is also a ValueError, with a message that names the shapes
+    with pytest.raises(RuntimeError):
+        SHAPE_MISTAKES[name](torch)
+    with pytest.raises(RuntimeError) as caught:
+        SHAPE_MISTAKES[name](ms)
+    assert isinstance(caught.value, ValueError) and any(c.isdigit() for c in str(caught.value))
+
+
 # ---- checkpoints ------------------------------------------------------------------------------
 def test_save_load_round_trip(tmp_path):
     state = {"w": ms.randn(3, 4), "b": ms.zeros(4, dtype=ms.float64), "step": 12, "lr": 0.5,

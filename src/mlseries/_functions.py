@@ -14,7 +14,7 @@ import numpy as np
 from . import _dtype
 from . import _ops as ops
 from ._grad_mode import _enabled
-from ._tensor import Tensor, _binary, _compare, _float_pair, _operands, check_integer_divisor
+from ._tensor import ShapeError, Tensor, _binary, _compare, _float_pair, _operands, check_integer_divisor
 
 _Tensor = Tensor
 _max_values = collections.namedtuple("max", ["values", "indices"])
@@ -173,7 +173,7 @@ def where(condition, input=None, other=None):
     try:
         return ops.Where.apply(a, b, cond=cond)
     except ValueError:
-        raise ValueError(f"where: shapes {tuple(cond.shape)}, {tuple(a.shape)} and {tuple(b.shape)} "
+        raise ShapeError(f"where: shapes {tuple(cond.shape)}, {tuple(a.shape)} and {tuple(b.shape)} "
                          "cannot be broadcast together") from None
 
 
@@ -196,7 +196,7 @@ def masked_fill(input, mask, value):
     try:
         return ops.Where.apply(val, input, cond=m)
     except ValueError:
-        raise ValueError(f"masked_fill: the mask of shape {tuple(m.shape)} cannot be broadcast to the "
+        raise ShapeError(f"masked_fill: the mask of shape {tuple(m.shape)} cannot be broadcast to the "
                          f"input's shape {tuple(input.shape)}") from None
 
 
@@ -535,7 +535,7 @@ def unsqueeze(input, dim):
 def permute(input, *dims):
     dims = _shape_args(dims)
     if len(dims) != input.ndim:
-        raise ValueError(f"permute: got {len(dims)} dims for a tensor with {input.ndim} dimensions")
+        raise ShapeError(f"permute: got {len(dims)} dims for a tensor with {input.ndim} dimensions")
     dims = _dims(dims, input.ndim)
     if sorted(dims) != list(range(input.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of 0..{input.ndim - 1}")
@@ -626,7 +626,7 @@ def stack(tensors, dim=0):
         raise ValueError("stack: expected a non-empty sequence of tensors")
     shapes = {tuple(x.shape) for x in tensors}
     if len(shapes) > 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+        raise ShapeError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
     nd = tensors[0].ndim + 1
     if not -nd <= dim < nd:
         raise IndexError(f"stack: dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
@@ -833,7 +833,7 @@ def matmul(input, other):
         raise ValueError(f"matmul: both arguments need at least one dimension, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     if a.ndim == 1 and b.ndim == 1:
         if a.shape[0] != b.shape[0]:
-            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align ({a.shape[0]} ≠ {b.shape[0]})")
+            raise ShapeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align ({a.shape[0]} ≠ {b.shape[0]})")
         return reshape(ops.MatMul.apply(reshape(a, 1, -1), reshape(b, -1, 1)), ())
     if a.ndim == 1:
         return squeeze(ops.MatMul.apply(unsqueeze(a, 0), b), -2)

@@ -22,7 +22,7 @@ from ._functions import (_dim1, _float, _numpy_keywords, _operands, abs, cat, cl
 from ._functions_stats import *  # noqa: F401,F403
 from ._functions_stats import METHODS as _STATS_METHODS
 from ._functions_stats import __all__ as _stats_all
-from ._tensor import Function, Tensor
+from ._tensor import Function, ShapeError, Tensor
 
 
 def _tensors_arg(name, tensors):
@@ -200,7 +200,7 @@ def cross(input, other, dim=None):
     try:
         shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
     except ValueError:
-        raise ValueError(f"cross: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together") from None
+        raise ShapeError(f"cross: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together") from None
     if dim is None:
         sizes3 = [i for i, s in enumerate(shape) if s == 3]
         if not sizes3:
@@ -308,7 +308,7 @@ def _beta_alpha(input, prod, beta, alpha):
     try:
         np.broadcast_shapes(tuple(input.shape), tuple(prod.shape))
     except ValueError:
-        raise ValueError(f"the input of shape {tuple(input.shape)} cannot be broadcast to the product's shape "
+        raise ShapeError(f"the input of shape {tuple(input.shape)} cannot be broadcast to the product's shape "
                          f"{tuple(prod.shape)}") from None
     scaled = prod if alpha == 1 else prod * alpha
     if beta == 0:
@@ -357,7 +357,7 @@ def masked_select(input, mask):
     try:
         shape = np.broadcast_shapes(tuple(input.shape), m.shape)
     except ValueError:
-        raise ValueError(f"masked_select: the mask of shape {tuple(m.shape)} cannot be broadcast with the "
+        raise ShapeError(f"masked_select: the mask of shape {tuple(m.shape)} cannot be broadcast with the "
                          f"input's shape {tuple(input.shape)}") from None
     x = expand(input, shape)
     return ops.GetItem.apply(x, index=np.broadcast_to(m, shape))

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import special as _special
 
 from . import _parallel
-from ._tensor import Function, Tensor, check_integer_divisor
+from ._tensor import Function, ShapeError, Tensor, check_integer_divisor
 
 
 def _const(array):
@@ -34,7 +34,7 @@ def sum_to(g, shape):
 
 
 def _broadcast_error(name, a, b):
-    return ValueError(f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together")
+    return ShapeError(f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together")
 
 
 class _Binary(Function):
@@ -473,7 +473,7 @@ class Reshape(Function):
         try:
             return a.reshape(shape)
         except ValueError:
-            raise ValueError(f"reshape: shape {tuple(shape)} is invalid for a tensor of shape "
+            raise ShapeError(f"reshape: shape {tuple(shape)} is invalid for a tensor of shape "
                              f"{tuple(a.shape)} ({a.size} elements)") from None
 
     def backward(self, g):
@@ -565,7 +565,7 @@ class Cat(Function):
             return np.concatenate(arrays, axis=dim)
         except ValueError:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
-            raise ValueError(f"cat: tensors must have the same shape except in dimension {dim}; got {shapes}") from None
+            raise ShapeError(f"cat: tensors must have the same shape except in dimension {dim}; got {shapes}") from None
 
     def backward(self, g):
         grads, start = [], 0
@@ -737,7 +737,7 @@ class MatMul(Function):
 
     def forward(self, a, b):
         if a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align "
+            raise ShapeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align "
                              f"({a.shape[-1]} ≠ {b.shape[-2]})")
         if a.ndim == 2 and b.ndim == 2:
             return _parallel.matmul(a, b)  # large products: rows split between idle cores

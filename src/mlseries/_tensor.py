@@ -289,7 +289,7 @@ class Tensor:
 
     def item(self):
         if self._data.size != 1:
-            raise ValueError(f"item(): only a tensor with one element can be converted to a Python number, "
+            raise ShapeError(f"item(): only a tensor with one element can be converted to a Python number, "
                              f"this one has shape {tuple(self._data.shape)}")
         return self._data.reshape(-1)[0].item()
 
@@ -736,6 +736,12 @@ def _scalar_operand(value, ref_dtype):
     return Tensor._make(np.asarray(value, dtype=npd))
 
 
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that do not fit together (a Linear layer given the wrong number of features, matmul,
+    cat, reshape, broadcasting). PyTorch raises RuntimeError for these, and Python code expects
+    ValueError for a bad argument: this is both, so that either `except` catches it."""
+
+
 class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
     """Integer division or remainder by zero. PyTorch raises RuntimeError("ZeroDivisionError")
     here (NumPy would warn and give 0); this is both, so either `except` catches it."""
@@ -799,7 +805,7 @@ def _compare(ufunc, a, b):
     try:
         return Tensor._make(ufunc(a._data, b._data))
     except ValueError:
-        raise ValueError(f"{ufunc.__name__}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together") from None
+        raise ShapeError(f"{ufunc.__name__}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together") from None
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):

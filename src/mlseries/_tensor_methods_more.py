@@ -17,7 +17,7 @@ from . import _dtype
 from . import _ops as ops
 from ._functions import _write_inplace, addcdiv, addcmul, expand, lerp, reshape
 from ._grad_mode import _enabled
-from ._tensor import Function, Tensor, _as_array, _scalar
+from ._tensor import Function, ShapeError, Tensor, _as_array, _scalar
 from .random import _gen
 
 
@@ -222,7 +222,7 @@ def index_put(self, indices, values, accumulate=False):
     except IndexError as e:
         raise IndexError(f"index_put: {e}") from None
     except ValueError:
-        raise ValueError(f"index_put: values of shape {tuple(values.shape)} cannot be broadcast to the indexed "
+        raise ShapeError(f"index_put: values of shape {tuple(values.shape)} cannot be broadcast to the indexed "
                          f"shape {target}") from None
     if accumulate:
         return self + ops.IndexAddZeros.apply(expand(values, target), shape=self._data.shape, index=idx)
@@ -241,7 +241,7 @@ def masked_scatter(self, mask, source):
     try:
         shape = np.broadcast_shapes(tuple(self.shape), m.shape)
     except ValueError:
-        raise ValueError(f"masked_scatter: the mask of shape {tuple(m.shape)} cannot be broadcast with the "
+        raise ShapeError(f"masked_scatter: the mask of shape {tuple(m.shape)} cannot be broadcast with the "
                          f"tensor's shape {tuple(self.shape)}") from None
     m = np.broadcast_to(m, shape)
     k = int(m.sum())

@@ -5,7 +5,7 @@ State as in PyTorch: `weight` and `bias` (learned), and the buffers `running_mea
 """
 from .. import _device, _dtype
 from .._factories import ones, zeros
-from .._tensor import tensor
+from .._tensor import ShapeError, tensor
 from . import functional as F
 from .module import Module
 from .parameter import Parameter
@@ -44,7 +44,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}: expected {dims} input (got {input.ndim}D input of shape "
                              f"{tuple(input.shape)})")
         if input.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}): the input of shape {tuple(input.shape)} "
+            raise ShapeError(f"{type(self).__name__}({self.num_features}): the input of shape {tuple(input.shape)} "
                              f"has {input.shape[1]} channels in dimension 1")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _functions as _fn
 from .. import _ops
 from .._ops_norm import Gelu as _Gelu
-from .._tensor import Tensor
+from .._tensor import ShapeError, Tensor
 from ..random import _gen
 
 # Re-exported primitives: F.sigmoid is mlseries.sigmoid, and so on.
@@ -185,7 +185,11 @@ def _check_same_shape(name, input, target):
 
 def _warn_broadcast(name, input, target):
     if tuple(target.shape) != tuple(input.shape):
-        shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        try:
+            shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        except ValueError:
+            raise ShapeError(f"{name}: target shape {tuple(target.shape)} does not match input shape "
+                             f"{tuple(input.shape)} (nor broadcast to it)") from None
         warnings.warn(f"{name}: target shape {tuple(target.shape)} differs from input shape {tuple(input.shape)}; "
                       f"both are broadcast to {shape}, which is rarely intended "
                       "(an (N,) target against an (N, 1) input gives (N, N))", UserWarning, stacklevel=3)

@@ -20,7 +20,7 @@ from .. import _functions as _fn
 from .. import _ops
 from .._ops_attention import ScaledDotProductAttention
 from .._ops_norm import LayerNorm, RMSNorm
-from .._tensor import Tensor
+from .._tensor import ShapeError, Tensor
 from ..random import _gen
 
 __all__ = ["layer_norm", "rms_norm", "scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -160,7 +160,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {tuple(m.shape)} cannot be broadcast "
+            raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {tuple(m.shape)} cannot be broadcast "
                              f"to the attention weights' shape {weights_shape} (batch…, L, S)")
         if m.dtype == np.bool_:
             masked_out = ~m

@@ -15,6 +15,7 @@ from .. import _functions as _fn
 from .. import _ops
 from .._ops_conv import (AvgPool2d, BatchNorm, Conv2d, ConvTranspose2d, Geometry, MaxPool2d, _const,
                         max_and_argmax)
+from .._tensor import ShapeError
 from ..random import _gen
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
@@ -103,7 +104,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     o, cg, kh, kw = weight.shape
     n, c, h, w = x.shape
     if groups < 1 or c != cg * groups or o % groups:
-        raise ValueError(f"conv2d: given groups={groups} and a weight of shape {tuple(weight.shape)}, the input "
+        raise ShapeError(f"conv2d: given groups={groups} and a weight of shape {tuple(weight.shape)}, the input "
                          f"should have {cg * groups} channels (and out_channels divisible by groups), "
                          f"but the input of shape {tuple(input.shape)} has {c}")
     if bias is not None and tuple(bias.shape) != (o,):
@@ -114,7 +115,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out_hw = (_conv_out(h, kh, stride[0], pads[0] + pads[1], dilation[0]),
               _conv_out(w, kw, stride[1], pads[2] + pads[3], dilation[1]))
     if min(out_hw) < 1:
-        raise ValueError(f"conv2d: the input's spatial size {(h, w)} (padded by {pads}) is smaller than the "
+        raise ShapeError(f"conv2d: the input's spatial size {(h, w)} (padded by {pads}) is smaller than the "
                          f"kernel {(kh, kw)} with dilation {dilation}")
     geom = Geometry((kh, kw), stride, dilation, pads, (h, w), out_hw, groups)
     args = (x, weight) if bias is None else (x, weight, bias)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _functions as _fn
 from .. import _ops
-from .._tensor import Tensor
+from .._tensor import ShapeError, Tensor
 from .functional_conv import (_batched, _positive, _unbatch, adaptive_avg_pool2d, avg_pool2d, conv2d,
                               conv_transpose2d, max_pool2d)
 
@@ -61,7 +61,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     o, cg, k = weight.shape
     c, length = input.shape[-2], input.shape[-1]
     if groups < 1 or c != cg * groups or o % groups:
-        raise ValueError(f"conv1d: given groups={groups} and a weight of shape {tuple(weight.shape)}, the input "
+        raise ShapeError(f"conv1d: given groups={groups} and a weight of shape {tuple(weight.shape)}, the input "
                          f"should have {cg * groups} channels (and out_channels divisible by groups), "
                          f"but the input of shape {tuple(input.shape)} has {c}")
     stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")

@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import _functions as _fn
 from .. import _ops
-from .._tensor import Tensor
+from .._tensor import ShapeError, Tensor
 from ..random import _gen
 from .functional_conv import (_averaging_matrix, _conv_out, _ntuple, _positive, _pool_out, avg_pool2d, conv2d,
                               conv_transpose2d)
@@ -110,7 +110,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     o, cg, kd, kh, kw = weight.shape
     n, c, d, h, w = x.shape
     if groups < 1 or c != cg * groups or o % groups:
-        raise RuntimeError(f"conv3d: given groups={groups} and a weight of shape {tuple(weight.shape)}, the input "
+        raise ShapeError(f"conv3d: given groups={groups} and a weight of shape {tuple(weight.shape)}, the input "
                          f"should have {cg * groups} channels (and out_channels divisible by groups), "
                          f"but the input of shape {tuple(input.shape)} has {c}")
     if bias is not None and tuple(bias.shape) != (o,):

@@ -3,6 +3,7 @@ import math
 
 from .. import _device, _dtype
 from .._factories import empty
+from .._tensor import ShapeError
 from . import functional as F
 from . import init
 from .module import Module
@@ -49,7 +50,7 @@ class Linear(Module):
     def forward(self, input):
         if input.ndim == 0 or input.shape[-1] != self.in_features:
             n = input.shape[-1] if input.ndim else "no"
-            raise ValueError(f"Linear(in_features={self.in_features}): input of shape {tuple(input.shape)} "
+            raise ShapeError(f"Linear(in_features={self.in_features}): input of shape {tuple(input.shape)} "
                              f"has {n} features in its last dimension")
         return F.linear(input, self.weight, self.bias)
 

@@ -17,7 +17,7 @@ from .. import _dtype
 from .._factories import empty
 from .._functions import cat, stack
 from .._ops_rnn import GATES, Pack, RecurrentLayer, Unpack, split_result
-from .._tensor import Tensor
+from .._tensor import ShapeError, Tensor
 from . import functional as F
 from . import init
 from .module import Module
@@ -184,7 +184,7 @@ class RNNBase(Module):
             sorted_indices = unsorted_indices = None
             sizes = None
         if features != self.input_size:
-            raise ValueError(f"{name}: input has {features} features but input_size is {self.input_size}")
+            raise ShapeError(f"{name}: input has {features} features but input_size is {self.input_size}")
         _check_dtype(name, "the input", data if packed else input, dtype)
         if packed:
             x = Unpack.apply(data, index=_packed_rows(sizes), shape=(T, B, features))  # (T, B, I) longest first
@@ -352,7 +352,7 @@ class RNNCellBase(Module):
         if input.ndim not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
         if input.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input has {input.shape[-1]} features but input_size is {self.input_size}")
+            raise ShapeError(f"{name}: input has {input.shape[-1]} features but input_size is {self.input_size}")
         dtype = self.weight_ih._data.dtype
         _check_dtype(name, "the input", input, dtype)
         batched = input.ndim == 2
