@@ -17,12 +17,14 @@ alone. (Grey 28×28 Fashion-MNIST, this lab's first substitute, is a poor one fo
 most of its 784 pixels are a black background that cannot go below 0, and at 8/255 even the
 black box's own gradients only bring it to 0.25; the docs keep its numbers.) Five proxies, as
 different as small networks get (`models.py`): a VGG-style CNN with batch normalisation (the
-single proxy of the first attacks: the course's proxies are batch-normalised CIFAR networks), a
-plain CNN without batch normalisation, a CNN of 5×5 kernels, a strided CNN with global pooling,
-and a multilayer perceptron. The black box is chapter 7's residual network — residual blocks,
-which none of the proxies has — trained normally; the attacks only ever call it to be scored.
-ε is the lab's, 8/255, and the images are rounded to 8 bits as the submitted PNGs are. What is
-lost: real photographs of ten object classes, and pretrained networks.
+single proxy of the first attacks), a plain CNN without batch normalisation, a CNN of 5×5
+kernels, a strided CNN with global pooling, and a residual network of 14 layers. The black box is
+chapter 7's residual network of 8 layers, wider than the residual proxy and trained from its own
+seed: the course's attacker also owns networks of the families its black box comes from (its
+sample attacks a pretrained CIFAR ResNet), not the black box itself. It is trained normally, and
+the attacks only ever call it to be scored. ε is the lab's, 8/255, and the images are rounded to
+8 bits as the submitted PNGs are. What is lost: real photographs of ten object classes, and
+pretrained networks.
 
 **The rungs** (the ladder's score: the black box's accuracy on the attacked images):
 
@@ -68,7 +70,7 @@ from . import attacks, images, models, photos
 # attacked; steps: of the iterative attacks; curve: how many of the attacked images the ε curves
 # use, at curve_eps (in 1/255)
 FULL = dict(train=40000, epochs=3, box_epochs=3, attack=1000, steps=10, curve=300, batch=128,
-            curve_eps=(0, 2, 4, 6, 8, 12, 16))
+            curve_eps=(0, 2, 4, 8, 12, 16))
 QUICK = dict(train=6000, epochs=2, box_epochs=4, attack=150, steps=5, curve=150, batch=64, curve_eps=(0, 8, 16))
 DATA_FULL = dict(epochs=30, batch=32, steps=10)        # --data: the given images are all the training there is
 DATA_QUICK = dict(epochs=3, batch=32, steps=5)
@@ -119,7 +121,7 @@ def train(ctx, model, x, y, epochs, batch, name, seed):
 
 
 def train_all(ctx, x, y, epochs, box_epochs, batch, shape):
-    """The four proxies and the black box, each from its own seed."""
+    """The proxies and the black box, each from its own seed."""
     proxies = {}
     for i, (name, (build, _)) in enumerate(models.PROXIES.items()):
         ms.manual_seed(ctx.seed + i)

@@ -4,12 +4,13 @@ All take images in the pixel range [0, 1] — the lab's garments on photographs,
 or grey (B, 1, 28, 28) with channels=1, size=28 — and return 10 logits; the attack's ε is measured
 in that range, as the original lab's is on CIFAR-10's pixels.
 
-The proxies (代理模型) are small networks of the kinds the course's proxies are (its sample
-attacks a batch-normalised CIFAR ResNet), varied in the ways that make their gradients differ:
-kernel size, depth, width, pooling against strided convolutions, batch normalisation or not, and
-one multilayer perceptron. The black box (黑盒) is
-chapter 7's residual network (`course/ch07/resnet.py`): residual blocks, batch normalisation and
-global average pooling, an architecture none of the proxies has.
+The proxies (代理模型) are small networks of the kinds the course's proxies are — its sample
+attacks a pretrained CIFAR ResNet, and its proxies and the TAs' black boxes come from one zoo of
+CIFAR-10 networks —, varied in the ways that make their gradients differ: kernel size, depth,
+width, pooling against strided convolutions, batch normalisation or not, and one residual network.
+The black box (黑盒) is chapter 7's residual network (`course/ch07/resnet.py`), 8 layers of widths
+16/32/64; the residual proxy is of the same family but deeper and narrower (14 layers, 12/24/48)
+and trained from its own seed — what an attacker who guesses the family, as the course's do, owns.
 """
 from mlseries import nn
 
@@ -53,10 +54,13 @@ def strided_cnn(a=24, b=48, c=96, channels=1, size=28):
     )
 
 
-def mlp(hidden=256, channels=1, size=28):
-    """A multilayer perceptron: no convolutions at all, the most different proxy."""
-    return nn.Sequential(nn.Flatten(), nn.Linear(channels * size * size, hidden), nn.ReLU(),   # (B, hidden)
-                         nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+def resnet(n=2, widths=(12, 24, 48), channels=1, size=None):
+    """Chapter 7's residual network with n blocks per stage (6n + 2 layers), for `channels` inputs;
+    it pools globally, so any image size works."""
+    net = Net(n, True, widths)
+    if channels != 1:      # chapter 7 built it for grey images; Net takes no channel argument
+        net.stem[0] = nn.Conv2d(channels, widths[0], 3, padding=1, bias=False)
+    return net
 
 
 # name → (builder, what it is); the first is the single proxy of the first attacks
@@ -66,15 +70,11 @@ PROXIES = {
     "cnn3": (lambda **shape: plain_cnn(32, 64, 3, **shape), "plain CNN, 3×3 kernels, no batch norm"),
     "cnn5": (lambda **shape: plain_cnn(16, 32, 5, bn=True, **shape), "CNN, 5×5 kernels, batch norm"),
     "strided": (strided_cnn, "strided CNN, batch norm, global pooling"),
-    "mlp": (mlp, "multilayer perceptron"),
+    "resnet": (resnet, "residual network, 14 layers, widths 12/24/48"),
 }
 
 
-def black_box(widths=(16, 32, 64), channels=1, size=None):
-    """Chapter 7's residual network, 8 layers (one block per stage); it pools globally, so any
-    image size works. Chapter 7 built it for grey images: for colour ones (--data) its first
-    convolution is replaced by one of `channels` inputs (Net takes no channel argument)."""
-    net = Net(1, True, widths)
-    if channels != 1:
-        net.stem[0] = nn.Conv2d(channels, widths[0], 3, padding=1, bias=False)
-    return net
+def black_box(channels=1, size=None):
+    """The held-out model: chapter 7's residual network, 8 layers (one block per stage), widths
+    16/32/64 — shallower and wider than the residual proxy, and trained from another seed."""
+    return resnet(1, (16, 32, 64), channels, size)
