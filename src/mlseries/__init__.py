@@ -17,6 +17,7 @@ from ._tensor import Size, Tensor, as_tensor, from_numpy, tensor
 from ._functions import *  # noqa: F401,F403
 from ._functions_more import *  # noqa: F401,F403
 from ._functions_basic import *  # noqa: F401,F403  (kthvalue, finfo, bitwise_*, windows, ...)
+from ._functions_aliases import *  # noqa: F401,F403  (divide, greater, ravel, nansum, cov, ...)
 from ._inplace_more import *  # noqa: F401,F403  (the in-place `_` methods: relu_, clamp_min_, ...)
 from ._functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
 from ._factories import *  # noqa: F401,F403
@@ -24,6 +25,8 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 from .serialization import CheckpointError, load, save
 from . import autograd  # noqa: E402
 from . import nn, optim, utils  # noqa: E402  (built on the core above)
+from .nn.functional import (bilinear, celu, conv1d, conv2d, conv3d, hardshrink, prelu, rrelu,  # noqa: E402,F401
+                            selu, threshold)  # torch.conv2d is F.conv2d, ...
 # What PyTorch programs ask of the machine (devices, GPUs, distributed runs, compilation); see
 # "Running PyTorch programs" in docs/engine.md for what is accepted, ignored or refused.
 from ._device import device  # noqa: E402

@@ -63,12 +63,13 @@ def _check_fits(self, result, name):
                            f"out-of-place {name[:-1]}")
 
 
-def _inplace(name):
-    """`self.<name>_(*args)`: the method `name` computed out of place, written back into self."""
+def _inplace(name, function=None):
+    """`self.<name>_(*args)`: the method `name` (or `function`, F.leaky_relu say) computed out of
+    place, written back into self."""
     method_name = name + "_"
 
     def method(self, *args, **kwargs):
-        fn = getattr(Tensor, name, None)
+        fn = function or getattr(Tensor, name, None)
         if fn is None:
             raise RuntimeError(f"{method_name}: mlseries has no {name}, so no in-place form either")
 

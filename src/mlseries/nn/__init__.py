@@ -19,7 +19,7 @@ from .attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from .normalization import LayerNorm, RMSNorm
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 from . import parallel
 from .parallel import DataParallel
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv2d, LazyLinear, UninitializedBuffer,
@@ -28,7 +28,7 @@ from .sparse import Embedding
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+    "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "Embedding",
     "Linear", "Identity", "Flatten", "Unflatten", "Dropout",
     "ReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "LogSigmoid",

@@ -430,3 +430,4 @@ from .functional_grid import *  # noqa: E402,F401,F403  (affine_grid, grid_sampl
 from .functional_gumbel import *  # noqa: E402,F401,F403  (gumbel_softmax)
 from .functional_conv3d import *  # noqa: E402,F401,F403  (conv3d, 3-D pools, dropout3d)
 from .functional_unpool import *  # noqa: E402,F401,F403  (max_unpool*d, lp_pool*d, pdist)
+from .functional_inplace import *  # noqa: E402,F401,F403  (relu_, leaky_relu_, ..., max_pool2d_with_indices)

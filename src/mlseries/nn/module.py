@@ -12,7 +12,7 @@ import numpy as np
 from .. import _device, _dtype
 from .._grad_mode import no_grad
 from .._tensor import Tensor, _as_array, _legacy_dtype
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 _IncompatibleKeysBase = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -203,6 +203,10 @@ class Module:
             modules[name] = None
             return
         buffers = d.get("_buffers")
+        if isinstance(value, Buffer):            # self.x = nn.Buffer(t): registered as a buffer
+            self._forget(name)
+            self.register_buffer(name, value, persistent=value.persistent)
+            return
         if buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "

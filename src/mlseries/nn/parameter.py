@@ -31,3 +31,17 @@ class Parameter(Tensor):
             new.grad = Tensor._make(self.grad._data.copy())
         memo[id(self)] = new
         return new
+
+
+class Buffer(Tensor):
+    """A tensor marked as a buffer: `self.mean = nn.Buffer(torch.zeros(3))` in a Module registers
+    it as `register_buffer("mean", ..., persistent)` would (PyTorch 2.5's spelling). Shares memory
+    with the tensor it is made from."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data=None, *, persistent=True):
+        super().__init__(np.empty(0, dtype=np.float32) if data is None else _as_array(data), requires_grad=False)
+        if isinstance(data, Tensor):
+            self._vc = data._vc
+        self.persistent = persistent
