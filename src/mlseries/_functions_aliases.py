@@ -7,7 +7,7 @@ import math
 from . import _dtype
 from . import _functions as _fn
 from . import _functions_basic as _basic
-from ._factories import ones_like, zeros_like
+from ._factories import ones_like
 from ._tensor import Tensor, as_tensor
 
 # ---- other names for existing operations (torch.divide is torch.div, ...)
@@ -41,7 +41,7 @@ def ravel(input):
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """The sum treating NaN as 0 (no gradient flows to the NaNs)."""
-    clean = _fn.where(_fn.isnan(input), zeros_like(input), input)
+    clean = _fn.masked_fill(input, _fn.isnan(input), 0.0)
     out = clean.sum() if dim is None else clean.sum(dim=dim, keepdim=keepdim)
     return out if dtype is None else out.type(dtype)
 
@@ -86,11 +86,12 @@ def _split_along(dim, name, min_ndim):
 
 vsplit = _split_along(0, "vsplit", 2)
 dsplit = _split_along(2, "dsplit", 3)
+_hsplit_columns, _hsplit_vector = _split_along(1, "hsplit", 2), _split_along(0, "hsplit", 1)
 
 
 def hsplit(input, indices_or_sections):
     """Along dimension 1 (dimension 0 of a 1-D tensor)."""
-    return (_split_along(1, "hsplit", 1) if input.ndim > 1 else _split_along(0, "hsplit", 1))(input, indices_or_sections)
+    return (_hsplit_columns if input.ndim > 1 else _hsplit_vector)(input, indices_or_sections)
 
 
 def diagflat(input, offset=0):
@@ -191,10 +192,8 @@ __all__ = ["divide", "multiply", "subtract", "negative", "positive", "greater", 
 for _f in (ravel, nansum, fmax, fmin, isposinf, isneginf, isreal, vsplit, hsplit, dsplit, diagflat, vdot, ger,
            addr, logaddexp2, cov, corrcoef, positive):
     setattr(Tensor, _f.__name__, _f)
-for _name in ("divide", "multiply", "subtract", "negative", "greater", "greater_equal", "less", "less_equal",
-              "not_equal"):
-    if not hasattr(Tensor, _name):
-        setattr(Tensor, _name, globals()[_name])
+for _name in ("greater", "greater_equal", "less", "less_equal", "not_equal"):   # divide, ... are methods already
+    setattr(Tensor, _name, globals()[_name])
 del _f, _name
 
 

@@ -10,16 +10,15 @@ relu_, leaky_relu_, elu_, hardtanh_, threshold_, selu_, celu_, rrelu_ = (
                                                   "celu", "rrelu"))
 
 
-def max_pool1d_with_indices(input, *args, **kwargs):
-    return F.max_pool1d(input, *args, return_indices=True, **kwargs)
+def _with_indices(pool):
+    def f(input, *args, **kwargs):
+        return pool(input, *args, return_indices=True, **kwargs)
+    f.__name__ = f.__qualname__ = pool.__name__ + "_with_indices"
+    return f
 
 
-def max_pool2d_with_indices(input, *args, **kwargs):
-    return F.max_pool2d(input, *args, return_indices=True, **kwargs)
-
-
-def max_pool3d_with_indices(input, *args, **kwargs):
-    return F.max_pool3d(input, *args, return_indices=True, **kwargs)
+max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices = (
+    _with_indices(F.max_pool1d), _with_indices(F.max_pool2d), _with_indices(F.max_pool3d))
 
 
 __all__ = ["relu_", "leaky_relu_", "elu_", "hardtanh_", "threshold_", "selu_", "celu_", "rrelu_",
